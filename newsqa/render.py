@@ -1,0 +1,49 @@
+"""Terminal output for results (rich), kept apart from the CLI's wiring."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from .schemas import Answer, Evidence, Summary
+
+__all__ = ["print_answer", "print_summary"]
+
+
+def _quotes(console: Console, evidence: list[Evidence], indent: str = "  ") -> None:
+    for ev in evidence:
+        console.print(f"{indent}[dim]“{escape(ev.quote)}”  [{ev.start}:{ev.end}][/dim]", highlight=False)
+
+
+def print_answer(answer: Answer, console: Console | None = None) -> None:
+    console = console or Console()
+    if answer.status == "not_in_article":
+        console.print("[yellow]The article does not say.[/yellow]")
+        return
+    console.print(f"[bold]{escape(answer.answer or '')}[/bold]", highlight=False)
+    if answer.evidence:
+        console.print("[dim]Evidence:[/dim]")
+        _quotes(console, answer.evidence)
+    if answer.unsupported:
+        console.print(f"[yellow]Not found in the evidence: {escape(', '.join(answer.unsupported))}[/yellow]")
+
+
+def print_summary(summary: Summary, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(f"[bold]{escape(summary.headline)}[/bold]\n", highlight=False)
+    console.print(escape(summary.summary), highlight=False)
+    if summary.key_points:
+        console.print("\n[bold]Key points[/bold]")
+        for kp in summary.key_points:
+            console.print(f"• {escape(kp.point)}", highlight=False)
+            _quotes(console, kp.evidence, "    ")
+    if summary.actions:
+        console.print("\n[bold]Who did what[/bold]")
+        for a in summary.actions:
+            rec = f" → {escape(a.recipient)}" if a.recipient else ""
+            console.print(f"• [bold]{escape(a.actor)}[/bold] {escape(a.action)} {escape(a.object)}{rec}", highlight=False)
+            _quotes(console, a.evidence, "    ")
+    ents = summary.entities
+    for label, items in (("People", ents.people), ("Organizations", ents.organizations), ("Places", ents.places)):
+        if items:
+            console.print(f"\n[bold]{label}:[/bold] {escape(', '.join(items))}", highlight=False)

@@ -1,0 +1,60 @@
+"""Rank chunks of a long article for a question with Okapi BM25 (offline, no index to build)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from .chunking import Chunk
+
+__all__ = ["rank_chunks"]
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+_STOP = frozenset(
+    """a an the and or but of in on at to for from by with as is are was were be been being it its this that
+    these those he she they we you i his her their our what who whom which when where why how did does do
+    has have had will would can could should may might not no than then there here about into over after
+    before said says""".split()
+)
+
+
+def _terms(text: str) -> list[str]:
+    out = []
+    for w in _WORD.findall(text.lower()):
+        if w in _STOP:
+            continue
+        # Crude stemming: "requests"/"requested" meet "request".
+        for suf in ("ing", "ed", "es", "s"):
+            if len(w) > len(suf) + 3 and w.endswith(suf):
+                w = w[: -len(suf)]
+                break
+        out.append(w)
+    return out
+
+
+def rank_chunks(chunks: Sequence[Chunk], query: str, *, k1: float = 1.5, b: float = 0.75) -> list[tuple[float, Chunk]]:
+    """Chunks with their BM25 score for ``query``, best first; ties keep article order."""
+    docs = [Counter(_terms(c.text)) for c in chunks]
+    if not docs:
+        return []
+    n = len(docs)
+    avg = sum(sum(d.values()) for d in docs) / n or 1.0
+    df: Counter[str] = Counter()
+    for d in docs:
+        df.update(d.keys())
+    q = set(_terms(query))
+    scored = []
+    for i, d in enumerate(docs):
+        length = sum(d.values())
+        score = 0.0
+        for t in q:
+            f = d.get(t, 0)
+            if not f:
+                continue
+            idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+            score += idf * f * (k1 + 1) / (f + k1 * (1 - b + b * length / avg))
+        scored.append((score, i))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    return [(s, chunks[i]) for s, i in scored]

@@ -1,0 +1,175 @@
+"""The pydantic models that are newsqa's contract.
+
+Each result type is defined once, here. The same class gives the ``--json`` output, the tool
+definitions for chatbots and validation. What the *model* is asked to fill in is derived from it by
+:func:`draft_model`: every :class:`Evidence` becomes a short reference the model can produce
+(``"S12"`` for sentence 12, or a verbatim quote), and fields marked as run metadata are left out.
+newsqa then turns each reference back into an :class:`Evidence` with offsets it computed itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+import typing
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+__all__ = [
+    "Action",
+    "Answer",
+    "Entities",
+    "Evidence",
+    "KeyPoint",
+    "Summary",
+    "Usage",
+    "draft_model",
+    "is_evidence_list",
+]
+
+# Fields with this marker are filled by newsqa, never by the model.
+_META = {"newsqa_meta": True}
+MAX_REFS = 4
+
+
+class Usage(BaseModel):
+    """Tokens spent, summed over every request a result needed (re-asks and retries included)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    requests: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+            requests=self.requests + other.requests,
+        )
+
+
+class Evidence(BaseModel):
+    """A span of the article: ``article.text[start:end] == quote`` always holds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    quote: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    chunk_id: str | None = Field(default=None, description="the chunk the span was read from, if chunked")
+
+
+class _Result(BaseModel):
+    model: str | None = Field(default=None, description="the model that answered", json_schema_extra=_META)
+    cached: bool = Field(default=False, description="true when served from the response cache", json_schema_extra=_META)
+    usage: Usage = Field(default_factory=Usage, description="tokens spent by this call", json_schema_extra=_META)
+
+
+class Answer(_Result):
+    """An answer to one question, grounded in quotes from the article."""
+
+    question: str = Field(json_schema_extra=_META)
+    evidence: list[Evidence] = Field(
+        default_factory=list, description="the sentences of the article that state the answer"
+    )
+    status: Literal["answered", "not_in_article"] = Field(
+        description='"not_in_article" when the article does not state the answer'
+    )
+    answer: str | None = Field(description="a short answer taken from the article; null when not_in_article")
+    unsupported: list[str] = Field(
+        default_factory=list,
+        description="names or numbers in the answer that none of its evidence contains",
+        json_schema_extra=_META,
+    )
+
+
+class KeyPoint(BaseModel):
+    point: str = Field(description="one fact from the article, in one sentence")
+    evidence: list[Evidence] = Field(default_factory=list, description="the sentences that state it")
+
+
+class Action(BaseModel):
+    """Who did or requested what, of whom."""
+
+    actor: str = Field(description="who acted or asked")
+    action: str = Field(description="the verb: requested, announced, approved, ...")
+    object: str = Field(description="what was requested or done")
+    recipient: str | None = Field(default=None, description="of whom it was requested, if anyone")
+    evidence: list[Evidence] = Field(default_factory=list, description="the sentences that state it")
+
+
+class Entities(BaseModel):
+    people: list[str] = Field(default_factory=list)
+    organizations: list[str] = Field(default_factory=list)
+    places: list[str] = Field(default_factory=list)
+
+
+class Summary(_Result):
+    """A grounded summary of the article."""
+
+    headline: str = Field(description="a factual headline of at most 15 words")
+    summary: str = Field(description="2 to 4 sentences")
+    key_points: list[KeyPoint] = Field(default_factory=list, max_length=8)
+    entities: Entities = Field(default_factory=Entities)
+    actions: list[Action] = Field(default_factory=list, max_length=8)
+
+
+# -- drafts: what the model fills in --------------------------------------------------------------
+
+_REF_DESCRIPTION = 'sentence ids such as "S3" (or exact quotes) from the article that support this'
+
+
+def is_evidence_list(annotation: Any) -> bool:
+    return get_origin(annotation) is list and get_args(annotation) == (Evidence,)
+
+
+def _is_meta(field: Any) -> bool:
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get("newsqa_meta"))
+
+
+@functools.lru_cache(maxsize=256)
+def draft_model(model: type[BaseModel]) -> type[BaseModel]:
+    """The model-facing twin of ``model``: evidence as references, no run metadata.
+
+    Works for any user model: nested models, ``list[...]`` and ``X | None`` are rewritten recursively.
+    """
+    fields: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if _is_meta(field):
+            continue
+        ann = _draft_annotation(field.annotation)
+        if field.metadata:
+            ann = Annotated[(ann, *field.metadata)]
+        if is_evidence_list(field.annotation):
+            fields[name] = (ann, Field(description=_REF_DESCRIPTION, max_length=MAX_REFS))
+        else:
+            # Every draft field is required: small models follow "required" more reliably than
+            # defaults, and OpenAI's strict schemas demand it anyway.
+            fields[name] = (ann, Field(description=field.description))
+    draft = create_model(  # type: ignore[call-overload]
+        model.__name__,
+        __doc__=model.__doc__,
+        __config__=ConfigDict(extra="ignore"),
+        **fields,
+    )
+    return typing.cast(type[BaseModel], draft)
+
+
+def _draft_annotation(ann: Any) -> Any:
+    if ann is Evidence:
+        return str
+    origin = get_origin(ann)
+    if origin is list:
+        return list[_draft_annotation(get_args(ann)[0])]  # type: ignore[misc]
+    if origin in (Union, types.UnionType):
+        args = tuple(_draft_annotation(a) for a in get_args(ann))
+        return functools.reduce(lambda a, b: a | b, args)
+    if origin is Annotated:
+        inner, *meta = get_args(ann)
+        return Annotated[(_draft_annotation(inner), *meta)]
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return draft_model(ann)
+    return ann
