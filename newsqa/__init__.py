@@ -1,8 +1,8 @@
 """newsqa: grounded, schema-validated answers about news articles.
 
-    >>> import newsqa
-    >>> answer = newsqa.ask(newsqa.Article.from_file("article.txt"), "Who requested what?")
-    >>> answer.answer, [e.quote for e in answer.evidence]
+>>> import newsqa
+>>> answer = newsqa.ask(newsqa.Article.from_file("article.txt"), "Who requested what?")
+>>> answer.answer, [e.quote for e in answer.evidence]
 """
 
 from __future__ import annotations

@@ -77,7 +77,9 @@ def _chunks(article: Article, client: ModelClient, budget: int) -> list[Chunk]:
     return chunk_article(article, max_tokens=size, overlap_tokens=size // 8, tokenizer=client.tokenizer)
 
 
-def _select_sentences(article: Article, client: ModelClient, query: str, max_tokens: int) -> tuple[list[int] | None, list[Chunk] | None]:
+def _select_sentences(
+    article: Article, client: ModelClient, query: str, max_tokens: int
+) -> tuple[list[int] | None, list[Chunk] | None]:
     """All sentences if the article fits; else those of the best-ranked chunks that fit the budget."""
     budget = _budget(client, max_tokens)
     if _fits(article, client, budget):
@@ -85,11 +87,10 @@ def _select_sentences(article: Article, client: ModelClient, query: str, max_tok
     chunks = _chunks(article, client, budget)
     picked: set[int] = set()
     used = 0
-    for score, chunk in rank_chunks(chunks, query):
+    for _score, chunk in rank_chunks(chunks, query):
         cost = chunk.token_count + 4 * len(chunk.sentences)
         if used + cost > budget:
-            if score <= 0 or used:
-                continue
+            continue
         picked.update(chunk.sentences)
         used += cost
     return sorted(picked), chunks
@@ -123,7 +124,9 @@ async def aask(
     allowed = set(ids) if ids is not None else None
     task = prompts.render("ask", question=prompts.defang(q))
     if history:
-        turns = "\n".join(f"Earlier question: {prompts.defang(hq)}\nEarlier answer: {prompts.defang(ha)}" for hq, ha in history)
+        turns = "\n".join(
+            f"Earlier question: {prompts.defang(hq)}\nEarlier answer: {prompts.defang(ha)}" for hq, ha in history
+        )
         task = f"{turns}\n\n{task}"
     messages = prompts.messages_for(prompts.article_block(art, ids), task)
     draft_type = draft_model(Answer)
@@ -182,7 +185,9 @@ def ask(article: Article | str | Path, question: str, **kw: Any) -> Answer:
 
 
 # -- summarize --------------------------------------------------------------------------------------
-async def asummarize(article: Article | str | Path, *, client: ModelClient | None = None, cache: bool = True) -> Summary:
+async def asummarize(
+    article: Article | str | Path, *, client: ModelClient | None = None, cache: bool = True
+) -> Summary:
     """A grounded summary; long articles are summarised chunk by chunk, then combined."""
     art = _article(article)
     cl = client or default_client()
@@ -208,7 +213,7 @@ async def asummarize(article: Article | str | Path, *, client: ModelClient | Non
     parts = await asyncio.gather(*(summarize_chunk(c) for c in chunks))
     # Every note carries the verified evidence of the chunk summary it came from.
     notes: list[tuple[str, list[Evidence]]] = []
-    for chunk, part in zip(chunks, parts):
+    for chunk, part in zip(chunks, parts, strict=True):
         allowed = set(chunk.sentences)
         for kp in part.value.key_points:
             ev = resolve_refs(art, kp.evidence, chunks=chunks, allowed_sentences=allowed).evidence
@@ -234,7 +239,9 @@ async def asummarize(article: Article | str | Path, *, client: ModelClient | Non
     return _public(Summary, done.value, resolve_notes, drop_unsupported=True, meta=_meta([*parts, *more, done]))
 
 
-async def _reduce(cl: ModelClient, notes: list[tuple[str, list[Evidence]]], draft_type: type[BaseModel], budget: int, cache: bool) -> tuple[Completion[Any], list[Completion[Any]]]:
+async def _reduce(
+    cl: ModelClient, notes: list[tuple[str, list[Evidence]]], draft_type: type[BaseModel], budget: int, cache: bool
+) -> tuple[Completion[Any], list[Completion[Any]]]:
     text = "\n".join(f"[P{i + 1}] {prompts.defang(n)}" for i, (n, _) in enumerate(notes))
     if cl.tokenizer.count(text) > budget:
         # Too many notes for one call: keep the earliest notes of each part up to the budget (hierarchy
@@ -332,7 +339,11 @@ def _convert(value: Any, ann: Any, resolve: Callable[[list[str]], list[Evidence]
         return [e.model_dump() for e in resolve([v for v in value if isinstance(v, str)])]
     origin = get_origin(ann)
     if isinstance(ann, type) and issubclass(ann, BaseModel) and isinstance(value, dict):
-        return {name: _convert(value[name], f.annotation, resolve, drop) for name, f in ann.model_fields.items() if name in value}
+        return {
+            name: _convert(value[name], f.annotation, resolve, drop)
+            for name, f in ann.model_fields.items()
+            if name in value
+        }
     if origin is list and isinstance(value, list):
         (inner,) = get_args(ann) or (Any,)
         items = [_convert(v, inner, resolve, drop) for v in value]

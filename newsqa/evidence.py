@@ -92,7 +92,7 @@ def _span(article: Article, start: int, end: int, chunks: Sequence[Chunk] | None
 
 def locate_quote(article: Article, quote: str) -> tuple[int, int] | None:
     """Where ``quote`` stands in the article, or None. Exact, then normalised, then fuzzy."""
-    q = quote.strip().strip('"\'“”‘’').strip()
+    q = quote.strip().strip("\"'“”‘’").strip()
     if not q or len(q) > MAX_QUOTE_CHARS:
         return None
     i = article.text.find(q)
@@ -170,9 +170,68 @@ def resolve_refs(
 
 
 _STOP = frozenset(
-    """a an the and or but of in on at to for from by with as is are was were be been it its this that these
-    those he she they we you i his her their our my yes no not none also than then there here who what when
-    where why how which according mr mrs ms dr""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "from",
+        "by",
+        "with",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "he",
+        "she",
+        "they",
+        "we",
+        "you",
+        "i",
+        "his",
+        "her",
+        "their",
+        "our",
+        "my",
+        "yes",
+        "no",
+        "not",
+        "none",
+        "also",
+        "than",
+        "then",
+        "there",
+        "here",
+        "who",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "which",
+        "according",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+    ]
 )
 _TERM = re.compile(r"\b(?:\d[\d,.]*\d|\d)\b|\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
 

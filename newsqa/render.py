@@ -41,7 +41,9 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         console.print("\n[bold]Who did what[/bold]")
         for a in summary.actions:
             rec = f" → {escape(a.recipient)}" if a.recipient else ""
-            console.print(f"• [bold]{escape(a.actor)}[/bold] {escape(a.action)} {escape(a.object)}{rec}", highlight=False)
+            console.print(
+                f"• [bold]{escape(a.actor)}[/bold] {escape(a.action)} {escape(a.object)}{rec}", highlight=False
+            )
             _quotes(console, a.evidence, "    ")
     ents = summary.entities
     for label, items in (("People", ents.people), ("Organizations", ents.organizations), ("Places", ents.places)):

@@ -123,8 +123,11 @@ class RecordingTransport(ThreadedTransport):
             "request": {
                 "method": request.method,
                 "path": _path(request),
-                "headers": {k: v for k, v in request.headers.items() if k.lower() not in _SCRUB_HEADERS
-                            and k.lower().startswith(("content-type", "accept"))},
+                "headers": {
+                    k: v
+                    for k, v in request.headers.items()
+                    if k.lower() not in _SCRUB_HEADERS and k.lower().startswith(("content-type", "accept"))
+                },
                 "body": _normalise_body(body),
             },
             "response": {

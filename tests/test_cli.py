@@ -1,0 +1,123 @@
+"""The CLI as a user meets it: real processes, exit codes, one-line errors, JSON that validates."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import newsqa
+from newsqa.cli import main
+
+from .conftest import EXCHANGES, SAMPLE
+
+
+def run(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "NEWSQA_REPLAY_DIR": str(EXCHANGES), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "newsqa.cli", *args],
+        input=stdin.decode() if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        env=full,
+        timeout=120,
+    )
+
+
+def test_ask_json_prints_a_valid_answer() -> None:
+    r = run("ask", "Who requested what?", str(SAMPLE), "--json")
+    assert r.returncode == 0, r.stderr
+    a = newsqa.Answer.model_validate_json(r.stdout)
+    assert a.status == "answered" and "20,000" in (a.answer or "")
+    data = json.loads(r.stdout)
+    assert {"model", "cached", "usage", "evidence"} <= data.keys()
+    assert "answered by embedded model" in r.stderr
+
+
+def test_summarize_json_prints_a_valid_summary() -> None:
+    r = run("summarize", str(SAMPLE), "--json")
+    assert r.returncode == 0, r.stderr
+    newsqa.Summary.model_validate_json(r.stdout)
+
+
+def test_human_output_shows_answer_then_quotes() -> None:
+    r = run("ask", "Who requested what?", str(SAMPLE))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.index("20,000") < r.stdout.index("Evidence")
+
+
+def test_not_in_article_is_success() -> None:
+    r = run("ask", "What did the Governor of Texas say?", str(SAMPLE))
+    assert r.returncode == 0 and "does not say" in r.stdout
+
+
+def test_article_from_stdin() -> None:
+    r = run("ask", "Who requested what?", "-", "--json", stdin=SAMPLE.read_bytes())
+    assert r.returncode == 0, r.stderr
+
+
+def test_cache_hit_from_second_process(tmp_path: Path) -> None:
+    env = {"NEWSQA_CACHE_DIR": str(tmp_path)}
+    first = run("ask", "Who requested what?", str(SAMPLE), "--json", env=env)
+    second = run(
+        "ask", "Who requested what?", str(SAMPLE), "--json", env={**env, "NEWSQA_REPLAY_DIR": str(tmp_path / "none")}
+    )
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["cached"] is True
+    stats = run("cache", "stats", "--json", env=env)
+    assert json.loads(stats.stdout)["entries"] == 1
+    assert "removed 1" in run("cache", "clear", env=env).stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["ask", "Q?", "/no/such/file.txt"], None, "no such file"),
+        (["ask", "Q?", "-"], b"", "empty"),
+        (["ask", "Q?", "-"], b"\x00\x01\x02binary", "binary"),
+        (["ask", "", str(SAMPLE)], None, "question is empty"),
+        (["ask", "Q?", str(SAMPLE), "--max-chars", "10"], None, "limit"),
+        (["ask", "Q?", str(SAMPLE), "--base-url", "not a url"], None, "base URL"),
+        (["ask"], None, "Missing argument"),
+        (["frobnicate"], None, "No such command"),
+    ],
+)
+def test_input_errors_exit_2_with_one_line(args: list[str], stdin: bytes | None, message: str) -> None:
+    r = run(*args, stdin=stdin)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_model_errors_exit_3(tmp_path: Path) -> None:
+    r = run("ask", "A question nobody recorded?", str(SAMPLE), env={"NEWSQA_CACHE_DIR": str(tmp_path)})
+    assert r.returncode == 3 and "no recorded exchange" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_missing_embedded_model_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import newsqa.local
+
+    monkeypatch.setattr(newsqa.local, "_part_path", lambda i: None)
+    monkeypatch.setattr(newsqa.local, "_is_verified", lambda p: False)
+    runner = CliRunner()
+    result = runner.invoke(main, ["ask", "Who?", str(SAMPLE), "--no-cache"])
+    assert result.exit_code == 3
+    assert 'pip install "newsqa[local]"' in result.output
+
+
+def test_help_everywhere() -> None:
+    runner = CliRunner()
+    for cmd in ([], ["ask"], ["summarize"], ["cache"], ["cache", "stats"], ["models"]):
+        r = runner.invoke(main, [*cmd, "--help"])
+        assert r.exit_code == 0 and "Usage" in r.output
+
+
+def test_models_lists_the_embedded_model() -> None:
+    r = CliRunner().invoke(main, ["models"])
+    assert r.exit_code == 0 and "qwen2.5-coder-1.5b-instruct-q4_k_m" in r.output

@@ -1,0 +1,172 @@
+"""The model client against scripted HTTP replies: validation, re-asks, retries, negotiation, errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx2
+import pytest
+from pydantic import BaseModel
+
+import newsqa
+from newsqa import ModelClient
+from newsqa.schemas import Answer, draft_model
+from newsqa.testing import ScriptedTransport, chat_completion
+
+GOOD = {"evidence": ["S1"], "status": "answered", "answer": "DHS asked the Pentagon for 20,000 troops"}
+MESSAGES = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+DRAFT = draft_model(Answer)
+
+
+def client(replies: list[Any], **kw: Any) -> tuple[ModelClient, ScriptedTransport]:
+    t = ScriptedTransport(replies)
+    kw.setdefault("cache", False)
+    kw.setdefault("backoff", 0.001)
+    return ModelClient(transport=t, **kw), t
+
+
+def status(code: int, headers: dict[str, str] | None = None) -> httpx2.Response:
+    return httpx2.Response(code, json={"error": {"message": f"status {code}"}}, headers=headers or {})
+
+
+def test_validation_failure_reasks_with_the_error_then_succeeds() -> None:
+    c, t = client(['{"status": "maybe"}', GOOD])
+    done = c.complete(MESSAGES, DRAFT)
+    assert done.value.answer == GOOD["answer"]
+    assert len(t.requests) == 2
+    feedback = t.requests[1]["messages"][-1]["content"]
+    assert "status" in feedback and "could not be used" in feedback
+    assert t.requests[1]["messages"][-2] == {"role": "assistant", "content": '{"status": "maybe"}'}
+    assert done.usage.total_tokens == 30 and done.usage.requests == 2
+
+
+def test_validation_exhausted_is_typed_and_carries_usage() -> None:
+    c, _ = client(["nope", "still no", "{}"], max_reasks=2)
+    with pytest.raises(newsqa.ValidationExhaustedError) as info:
+        c.complete(MESSAGES, DRAFT)
+    assert info.value.attempts == 3 and info.value.usage is not None and info.value.usage.total_tokens == 45
+    assert info.value.last_output == "{}"
+
+
+def test_429_with_retry_after_is_honoured_then_succeeds() -> None:
+    c, _ = client([status(429, {"retry-after": "0.3"}), GOOD])
+    t0 = time.perf_counter()
+    done = c.complete(MESSAGES, DRAFT)
+    assert time.perf_counter() - t0 >= 0.3
+    assert done.value.status == "answered" and done.usage.requests == 2
+
+
+def test_repeated_5xx_ends_in_typed_error() -> None:
+    c, t = client([status(500), status(502), status(503), status(500)], max_retries=3)
+    with pytest.raises(newsqa.RetriesExhaustedError) as info:
+        c.complete(MESSAGES, DRAFT)
+    assert len(t.requests) == 4 and info.value.attempts == 4
+
+
+def test_connection_errors_are_retried() -> None:
+    c, t = client([httpx2.ConnectError("reset"), httpx2.ReadTimeout("slow"), GOOD])
+    assert c.complete(MESSAGES, DRAFT).value.answer
+    assert len(t.requests) == 3
+
+
+def test_truncated_output() -> None:
+    body = chat_completion('{"evidence": ["S1"], "stat', finish_reason="length")
+    c, _ = client([body])
+    with pytest.raises(newsqa.TruncatedOutputError, match="max_tokens"):
+        c.complete(MESSAGES, DRAFT)
+
+
+def test_refusal() -> None:
+    c, _ = client([chat_completion(None, refusal="I can't help with that.")])
+    with pytest.raises(newsqa.RefusalError, match="can't help"):
+        c.complete(MESSAGES, DRAFT)
+
+
+def test_empty_choices_are_reasked() -> None:
+    c, t = client([{"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": []}, GOOD])
+    assert c.complete(MESSAGES, DRAFT).value.answer
+    assert len(t.requests) == 2
+
+
+def test_auth_error_is_not_retried_and_hides_the_key() -> None:
+    key = "sk-test-" + "A" * 32
+    resp = httpx2.Response(401, json={"error": {"message": f"Incorrect API key provided: {key}"}})
+    c, t = client([resp], api_key=key)
+    with pytest.raises(newsqa.BackendError) as info:
+        c.complete(MESSAGES, DRAFT)
+    assert info.value.status_code == 401 and len(t.requests) == 1
+    assert key not in str(info.value) and key not in repr(c)
+
+
+def test_format_negotiation_downgrades_on_refusal() -> None:
+    refused = httpx2.Response(400, json={"error": {"message": "response_format json_schema not supported"}})
+    c, t = client([refused, GOOD], base_url="http://127.0.0.1:9/v1", model="m")
+    assert c.complete(MESSAGES, DRAFT).value.answer
+    assert t.requests[0]["response_format"]["type"] == "json_schema"
+    assert t.requests[0]["response_format"]["json_schema"]["strict"] is True
+    assert t.requests[1]["response_format"] == {"type": "json_object", "schema": DRAFT.model_json_schema()}
+
+
+def test_embedded_uses_schema_constrained_json_object() -> None:
+    c, t = client([GOOD])
+    c.complete(MESSAGES, DRAFT)
+    assert t.requests[0]["response_format"]["type"] == "json_object"
+    assert t.requests[0]["response_format"]["schema"]["required"] == ["evidence", "status", "answer"]
+
+
+def test_openai_gets_strict_json_schema() -> None:
+    c, t = client([GOOD], api_key="sk-x")
+    assert c.kind == "openai" and c.model == "gpt-4o-mini"
+    c.complete(MESSAGES, DRAFT)
+    schema = t.requests[0]["response_format"]["json_schema"]["schema"]
+    assert schema["additionalProperties"] is False and set(schema["required"]) == {"evidence", "status", "answer"}
+
+
+def test_prompt_fallback_parses_fenced_json() -> None:
+    c, t = client(["Sure!\n```json\n" + json.dumps(GOOD) + "\n```"], response_format="prompt")
+    assert c.complete(MESSAGES, DRAFT).value.answer == GOOD["answer"]
+    assert "response_format" not in t.requests[0]
+    assert "JSON schema" in t.requests[0]["messages"][-1]["content"]
+
+
+def test_configuration_errors() -> None:
+    with pytest.raises(newsqa.ConfigurationError):
+        ModelClient(base_url="ftp://example.org")
+    with pytest.raises(newsqa.ConfigurationError, match="no model"):
+        ModelClient(base_url="http://127.0.0.1:1/v1")
+    with pytest.raises(newsqa.ConfigurationError):
+        ModelClient(response_format="xml")  # type: ignore[arg-type]
+
+
+def test_environment_selects_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ModelClient(cache=False).kind == "embedded"
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://user:pw@127.0.0.1:8080/v1/")
+    monkeypatch.setenv("NEWSQA_MODEL", "llama")
+    c = ModelClient(cache=False)
+    assert c.kind == "compatible" and c.model == "llama"
+    assert c.identity == "http://127.0.0.1:8080/v1"  # no credentials in cache keys
+
+
+def test_one_retry_layer() -> None:
+    c, _ = client([GOOD])
+    import asyncio
+
+    async def inner() -> int:
+        return c._openai().max_retries
+
+    assert asyncio.run(inner()) == 0
+
+
+class Person(BaseModel):
+    name: str
+    role: str | None
+
+
+def test_async_complete() -> None:
+    import asyncio
+
+    c, _ = client([{"name": "Tricia McLaughlin", "role": "Assistant Secretary"}])
+    done = asyncio.run(c.acomplete(MESSAGES, Person))
+    assert done.value == Person(name="Tricia McLaughlin", role="Assistant Secretary")
