@@ -23,7 +23,7 @@ from .client import Completion, ModelClient, run_sync
 from .errors import QuestionError
 from .evidence import normalise, resolve_refs, unsupported_terms
 from .retrieval import rank_chunks
-from .schemas import Answer, Evidence, Summary, Usage, draft_model, is_evidence_list
+from .schemas import Answer, Entities, Evidence, Summary, Usage, draft_model, is_evidence_list
 
 __all__ = ["aask", "aextract", "ask", "asummarize", "default_client", "extract", "summarize"]
 
@@ -200,7 +200,7 @@ async def asummarize(
         def resolve(refs: list[str]) -> list[Evidence]:
             return resolve_refs(art, refs).evidence
 
-        return _public(Summary, done.value, resolve, drop_unsupported=True, meta=_meta([done]))
+        return _ground_entities(_public(Summary, done.value, resolve, drop_unsupported=True, meta=_meta([done])), art)
 
     chunks = _chunks(art, cl, budget)
     sem = asyncio.Semaphore(cl.concurrency)
@@ -224,43 +224,84 @@ async def asummarize(
             if ev:
                 rec = f" of {act.recipient}" if act.recipient else ""
                 notes.append((f"{act.actor} {act.action} {act.object}{rec}.", ev))
-    done, more = await _reduce(cl, notes, draft_type, budget, cache)
-    note_index = {f"P{i + 1}": ev for i, (_, ev) in enumerate(notes)}
+    done, completions, final_notes = await _reduce(cl, notes, draft_type, budget, cache)
+    resolve = _note_resolver(final_notes)
+    summary = _public(Summary, done.value, resolve, drop_unsupported=True, meta=_meta([*parts, *completions]))
+    return _ground_entities(summary, art)
 
-    def resolve_notes(refs: list[str]) -> list[Evidence]:
+
+Note = tuple[str, list[Evidence]]
+
+
+def _note_resolver(notes: Sequence[Note]) -> Callable[[list[str]], list[Evidence]]:
+    """Map note ids ("P3") to the verified evidence the note carries."""
+    index = {f"P{i + 1}": ev for i, (_, ev) in enumerate(notes)}
+
+    def resolve(refs: list[str]) -> list[Evidence]:
         out: list[Evidence] = []
         for ref in refs:
             for r in ref.replace(",", " ").split():
-                for ev in note_index.get(r.strip("[]").upper(), []):
+                for ev in index.get(r.strip("[]").upper(), []):
                     if ev not in out:
                         out.append(ev)
         return out
 
-    return _public(Summary, done.value, resolve_notes, drop_unsupported=True, meta=_meta([*parts, *more, done]))
+    return resolve
 
 
 async def _reduce(
-    cl: ModelClient, notes: list[tuple[str, list[Evidence]]], draft_type: type[BaseModel], budget: int, cache: bool
-) -> tuple[Completion[Any], list[Completion[Any]]]:
-    text = "\n".join(f"[P{i + 1}] {prompts.defang(n)}" for i, (n, _) in enumerate(notes))
-    if cl.tokenizer.count(text) > budget:
-        # Too many notes for one call: keep the earliest notes of each part up to the budget (hierarchy
-        # of news: the most important facts come first in each part).
-        lines = text.split("\n")
-        kept, used = [], 0
-        for line in lines:
-            c = cl.tokenizer.count(line) + 1
-            if used + c > budget:
-                break
-            kept.append(line)
-            used += c
-        text = "\n".join(kept)
-    messages = [
-        {"role": "system", "content": prompts.load("system")},
-        {"role": "user", "content": prompts.render("reduce", notes=text)},
-    ]
-    done = await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
-    return done, []
+    cl: ModelClient, notes: list[Note], draft_type: type[BaseModel], budget: int, cache: bool
+) -> tuple[Completion[Any], list[Completion[Any]], list[Note]]:
+    """Combine notes into one summary; when they do not fit one call, combine groups first (hierarchically)."""
+    completions: list[Completion[Any]] = []
+    sem = asyncio.Semaphore(cl.concurrency)
+
+    async def combine(group: Sequence[Note]) -> Completion[Any]:
+        text = "\n".join(f"[P{i + 1}] {prompts.defang(n)}" for i, (n, _) in enumerate(group))
+        messages = [
+            {"role": "system", "content": prompts.load("system")},
+            {"role": "user", "content": prompts.render("reduce", notes=text)},
+        ]
+        async with sem:
+            done = await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
+        completions.append(done)
+        return done
+
+    for _ in range(8):  # each round shrinks the notes several-fold; 8 rounds is far beyond any article
+        costs = [cl.tokenizer.count(n) + 8 for n, _ in notes]
+        if sum(costs) <= budget or len(notes) <= 1:
+            return await combine(notes), completions, notes
+        groups: list[list[Note]] = [[]]
+        used = 0
+        for note, cost in zip(notes, costs, strict=True):
+            if groups[-1] and used + cost > budget:
+                groups.append([])
+                used = 0
+            groups[-1].append(note)
+            used += cost
+        results = await asyncio.gather(*(combine(g) for g in groups))
+        merged: list[Note] = []
+        for group, done in zip(groups, results, strict=True):
+            resolve = _note_resolver(group)
+            for kp in done.value.key_points:
+                if ev := resolve(kp.evidence):
+                    merged.append((kp.point, ev))
+            for act in done.value.actions:
+                if ev := resolve(act.evidence):
+                    rec = f" of {act.recipient}" if act.recipient else ""
+                    merged.append((f"{act.actor} {act.action} {act.object}{rec}.", ev))
+        if not merged:
+            break
+        notes = merged
+    # The notes would not shrink: combine what fits, most important (earliest) first.
+    kept, used = [], 0
+    for note in notes:
+        cost = cl.tokenizer.count(note[0]) + 8
+        if used + cost > budget:
+            break
+        kept.append(note)
+        used += cost
+    return await combine(kept), completions, kept
 
 
 def summarize(article: Article | str | Path, **kw: Any) -> Summary:
@@ -330,6 +371,21 @@ def _public(
     if meta:
         data.update(meta)
     return model.model_validate(data)
+
+
+def _ground_entities(summary: Summary, article: Article) -> Summary:
+    """Keep only entities the article names, each in the first category the model put it in."""
+    text = _lower_text(article)
+    seen: set[str] = set()
+    kept: dict[str, list[str]] = {}
+    for field in ("people", "organizations", "places"):
+        kept[field] = []
+        for name in getattr(summary.entities, field):
+            key = normalise(name).replace(",", "")
+            if key and key in text and key not in seen:
+                seen.add(key)
+                kept[field].append(name.strip())
+    return summary.model_copy(update={"entities": Entities(**kept)})
 
 
 def _convert(value: Any, ann: Any, resolve: Callable[[list[str]], list[Evidence]], drop: bool) -> Any:

@@ -11,6 +11,7 @@ a second ``newsqa ask`` on the same article from a new process skips reading it 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import logging
@@ -179,6 +180,15 @@ _transports: dict[tuple[str, int], LocalModelTransport] = {}
 _transports_lock = threading.Lock()
 
 
+@atexit.register
+def _close_all() -> None:
+    # Free models before interpreter shutdown tears down the modules their finalizers need.
+    with _transports_lock:
+        for t in _transports.values():
+            t.close()
+        _transports.clear()
+
+
 def local_transport(gguf: str | None = None, *, n_ctx: int = 8192) -> LocalModelTransport:
     """The process-wide transport for a GGUF file (the embedded model by default); the model loads on first use."""
     key = (gguf or "", n_ctx)
@@ -230,6 +240,12 @@ class LocalModelTransport(ThreadedTransport):
             self.load_seconds = time.perf_counter() - t0
             log.info("loaded %s in %.1fs", path.name, self.load_seconds)
         return self._llama
+
+    def close(self) -> None:
+        with self._lock:
+            if self._llama is not None:
+                self._llama.close()
+                self._llama = None
 
     def tokenize_count(self, text: str) -> int:
         with self._lock:

@@ -86,6 +86,11 @@ def article_block(article: Article, sentence_ids: Iterable[int] | None = None) -
         last_para, last_k = p, k
     if current:
         lines.append(" ".join(current))
+    if wanted is not None and wanted:
+        if wanted[0] > 0:
+            lines.insert(2 if article.title else 1, "...")
+        if wanted[-1] < len(article.sentences) - 1:
+            lines.append("...")
     lines.append("</article>")
     return "\n".join(lines)
 

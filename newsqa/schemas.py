@@ -30,7 +30,7 @@ __all__ = [
 
 # Fields with this marker are filled by newsqa, never by the model.
 _META = {"newsqa_meta": True}
-MAX_REFS = 4
+MAX_REFS = 3
 
 
 class Usage(BaseModel):
@@ -101,9 +101,11 @@ class Action(BaseModel):
 
 
 class Entities(BaseModel):
-    people: list[str] = Field(default_factory=list)
-    organizations: list[str] = Field(default_factory=list)
-    places: list[str] = Field(default_factory=list)
+    # Bounded lists bound generation: small models otherwise repeat a name until max_tokens. (String
+    # lengths are not bounded: llama.cpp's grammar compiler cannot expand maxLength of this size.)
+    people: list[str] = Field(default_factory=list, max_length=8)
+    organizations: list[str] = Field(default_factory=list, max_length=8)
+    places: list[str] = Field(default_factory=list, max_length=8)
 
 
 class Summary(_Result):
@@ -111,9 +113,9 @@ class Summary(_Result):
 
     headline: str = Field(description="a factual headline of at most 15 words")
     summary: str = Field(description="2 to 4 sentences")
-    key_points: list[KeyPoint] = Field(default_factory=list, max_length=8)
+    key_points: list[KeyPoint] = Field(default_factory=list, max_length=5)
     entities: Entities = Field(default_factory=Entities)
-    actions: list[Action] = Field(default_factory=list, max_length=8)
+    actions: list[Action] = Field(default_factory=list, max_length=5)
 
 
 # -- drafts: what the model fills in --------------------------------------------------------------

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 import newsqa
 from newsqa import Article
 from newsqa.evidence import locate_quote, resolve_refs, unsupported_terms
+from newsqa.schemas import MAX_REFS
 
 TEXT = (
     "The Department of Homeland Security, or DHS, has reportedly approached the Pentagon with a request "

@@ -1,0 +1,33 @@
+# Convenience targets; the README's two commands are the source of truth.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup run test fast lint fixtures bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+setup: $(PY)
+	$(PY) -m pip install -q -e ".[local,dev]"
+
+run: setup
+	$(VENV)/bin/newsqa ask "Who requested what?" fixtures/articles/dhs-national-guard.txt
+
+test: setup
+	$(PY) -m pytest
+
+fast:
+	$(PY) -m pytest -m "not local_model" -q
+
+lint:
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+fixtures:
+	$(PY) scripts/record_fixtures.py
+
+bench:
+	$(PY) benchmarks/embedded.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache dist build

@@ -1,0 +1,155 @@
+"""Embedded-model figures on this machine, each against a baseline measured in the same run.
+
+    python benchmarks/embedded.py            # writes benchmarks/embedded.md and embedded.json
+
+1. Cold ``newsqa ask`` from the shell (new process, model load, no saved state) vs a warm second
+   question from a *new* process (model state for the article restored from disk).
+2. In-process: the first question vs a follow-up on the same article (KV prefix reused in memory).
+3. Prompt and generation speed of the bare model (tokens per second).
+4. newsqa's overhead: ``newsqa.ask`` vs a bare llama-cpp ``create_chat_completion`` with the same
+   messages and response format, same loaded model, KV cleared before each run, runs interleaved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import newsqa  # noqa: E402
+from newsqa import prompts  # noqa: E402
+from newsqa.api import ANSWER_MAX_TOKENS  # noqa: E402
+from newsqa.local import assemble_model, local_transport  # noqa: E402
+from newsqa.schemas import Answer, draft_model  # noqa: E402
+
+SAMPLE = ROOT / "fixtures" / "articles" / "dhs-national-guard.txt"
+Q1 = "Who requested what?"
+Q2 = "How many agents were drawn from other federal agencies?"
+OUT = Path(__file__).resolve().parent
+
+
+def fresh_cache() -> Path:
+    """A cache directory holding the verified model file but no responses and no saved model state."""
+    d = Path(tempfile.mkdtemp(prefix="newsqa-bench-"))
+    real = assemble_model()
+    (d / "models").mkdir()
+    for name in (real.name, real.with_suffix(".verified").name):
+        os.link(real.parent / name, d / "models" / name)
+    return d
+
+
+def cli(question: str, cache: Path) -> tuple[float, dict]:
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    env["NEWSQA_CACHE_DIR"] = str(cache)
+    t0 = time.perf_counter()
+    r = subprocess.run(
+        [sys.executable, "-m", "newsqa.cli", "ask", question, str(SAMPLE), "--json", "--no-cache"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return time.perf_counter() - t0, json.loads(r.stdout)
+
+
+def main() -> None:
+    results: dict[str, object] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "python": platform.python_version(),
+    }
+
+    # 1. Across processes.
+    cache = fresh_cache()
+    cold, a1 = cli(Q1, cache)
+    warm, _ = cli(Q2, cache)
+    results["cli_cold_s"] = round(cold, 1)
+    results["cli_warm_followup_s"] = round(warm, 1)
+    results["cli_prompt_tokens"] = a1["usage"]["prompt_tokens"]
+    print(f"CLI cold {cold:.1f}s, warm follow-up from a new process {warm:.1f}s", flush=True)
+
+    # 2. In process.
+    os.environ["NEWSQA_CACHE_DIR"] = str(fresh_cache())
+    client = newsqa.ModelClient(cache=False)
+    article = newsqa.Article.from_file(SAMPLE)
+    t0 = time.perf_counter()
+    newsqa.ask(article, Q1, client=client)
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    newsqa.ask(article, Q2, client=client)
+    follow = time.perf_counter() - t0
+    transport = local_transport(None, n_ctx=client.n_ctx or 8192)
+    results["load_s"] = round(transport.load_seconds or 0.0, 2)
+    results["inproc_first_s"] = round(first, 1)
+    results["inproc_followup_s"] = round(follow, 1)
+    print(f"in-process first {first:.1f}s (load {transport.load_seconds:.1f}s), follow-up {follow:.1f}s", flush=True)
+
+    # 3 + 4. Bare llama-cpp with newsqa's exact request, against newsqa.ask; no saved state.
+    transport.state_cache = False
+    llama = transport._load()
+    messages = prompts.messages_for(prompts.article_block(article), prompts.render("ask", question=Q1))
+    kwargs = client._request_kwargs(messages, draft_model(Answer), ANSWER_MAX_TOKENS, "json_object")
+    tokens = llama.tokenize(prompts.article_block(article).encode())
+
+    llama.reset()
+    t0 = time.perf_counter()
+    llama.eval(tokens)
+    prompt_tps = len(tokens) / (time.perf_counter() - t0)
+    llama.reset()
+    t0 = time.perf_counter()
+    out = llama.create_completion("Write a short news paragraph about city budgets.", max_tokens=64, temperature=0)
+    gen_s = time.perf_counter() - t0
+    gen_tps = out["usage"]["completion_tokens"] / gen_s  # includes a ~10-token prompt: a slight underestimate
+    results["prompt_tokens_per_s"] = round(prompt_tps, 1)
+    results["generation_tokens_per_s"] = round(gen_tps, 1)
+    print(f"prompt {prompt_tps:.1f} tok/s, generation {gen_tps:.1f} tok/s", flush=True)
+
+    bare, ours = [], []
+    for _ in range(2):
+        llama.reset()
+        t0 = time.perf_counter()
+        llama.create_chat_completion(
+            messages=kwargs["messages"],
+            response_format=kwargs["response_format"],
+            temperature=kwargs["temperature"],
+            max_tokens=kwargs["max_tokens"],
+        )
+        bare.append(time.perf_counter() - t0)
+        llama.reset()
+        t0 = time.perf_counter()
+        newsqa.ask(article, Q1, client=client)
+        ours.append(time.perf_counter() - t0)
+        print(f"bare {bare[-1]:.1f}s, newsqa {ours[-1]:.1f}s", flush=True)
+    b, o = statistics.median(bare), statistics.median(ours)
+    results["bare_llama_s"] = round(b, 2)
+    results["newsqa_ask_s"] = round(o, 2)
+    results["overhead_pct"] = round(100 * (o - b) / b, 1)
+
+    (OUT / "embedded.json").write_text(json.dumps(results, indent=2) + "\n")
+    (OUT / "embedded.md").write_text(
+        "# Embedded model on this machine\n\n"
+        f"Measured by `python benchmarks/embedded.py` ({results['machine']}, Python {results['python']}),\n"
+        "Qwen2.5-Coder-1.5B-Instruct Q4_K_M in-process through llama-cpp-python, on the sample article.\n\n"
+        "| measurement | value | baseline in the same run | ratio |\n|---|---:|---:|---:|\n"
+        f"| `newsqa ask` from the shell, cold (new process, load + read + answer) | {cold:.1f} s | | |\n"
+        f"| second question from a new process (article state restored from disk) | {warm:.1f} s | cold {cold:.1f} s | {warm / cold:.2f} |\n"
+        f"| in-process first question (model load {results['load_s']} s included) | {first:.1f} s | | |\n"
+        f"| in-process follow-up on the same article (KV prefix in memory) | {follow:.1f} s | first {first:.1f} s | {follow / first:.2f} |\n"
+        f"| prompt evaluation speed | {prompt_tps:.1f} tok/s | | |\n"
+        f"| generation speed | {gen_tps:.1f} tok/s | | |\n"
+        f"| `newsqa.ask` (same request, KV cleared) | {o:.2f} s | bare `create_chat_completion` {b:.2f} s | {o / b:.3f} ({results['overhead_pct']:+.1f} %) |\n"
+        f"\nPrompt: {results['cli_prompt_tokens']} tokens (system rules + tagged article + question).\n"
+    )
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

