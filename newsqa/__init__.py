@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from .api import aask, aextract, ask, asummarize, default_client, extract, summarize
+from .api import aask, aextract, ask, astream, asummarize, default_client, extract, summarize
 from .article import Article, Span
 from .cache import Cache, CacheStats
 from .chunking import Chunk, chunk_article
@@ -20,6 +20,7 @@ from .errors import (
     BinaryArticleError,
     ConfigurationError,
     EmptyArticleError,
+    FetchError,
     LocalModelError,
     ModelError,
     NewsQAError,
@@ -31,6 +32,8 @@ from .errors import (
     ValidationExhaustedError,
 )
 from .schemas import Action, Answer, Entities, Evidence, KeyPoint, Summary, Usage
+from .session import Session
+from .web import article_from_html, fetch_article
 
 __version__ = "0.1.0"
 
@@ -51,6 +54,7 @@ __all__ = [
     "EmptyArticleError",
     "Entities",
     "Evidence",
+    "FetchError",
     "KeyPoint",
     "LocalModelError",
     "ModelClient",
@@ -60,6 +64,7 @@ __all__ = [
     "RefusalError",
     "ReplayError",
     "RetriesExhaustedError",
+    "Session",
     "Span",
     "Summary",
     "TruncatedOutputError",
@@ -68,10 +73,22 @@ __all__ = [
     "__version__",
     "aask",
     "aextract",
+    "article_from_html",
     "ask",
+    "astream",
     "asummarize",
     "chunk_article",
     "default_client",
     "extract",
+    "fetch_article",
     "summarize",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Submodules with optional or heavier imports load on first use: newsqa.tools, newsqa.testing.
+    if name in ("tools", "testing", "mcp_server"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'newsqa' has no attribute {name!r}")

@@ -160,6 +160,8 @@ class Article:
     source: str | None = None
     date: str | None = None
     url: str | None = None
+    author: str | None = None
+    site: str | None = None
     warnings: tuple[str, ...] = ()
     paragraphs: tuple[Span, ...] = field(default=(), repr=False, compare=False)
     sentences: tuple[Span, ...] = field(default=(), repr=False, compare=False)
@@ -174,6 +176,8 @@ class Article:
         source: str | None = None,
         date: str | None = None,
         url: str | None = None,
+        author: str | None = None,
+        site: str | None = None,
         max_chars: int = DEFAULT_MAX_CHARS,
         parse_header: bool = True,
         warnings: tuple[str, ...] = (),
@@ -212,6 +216,8 @@ class Article:
             source=source if source is not None else meta.get("SOURCE"),
             date=date if date is not None else meta.get("DATE"),
             url=url if url is not None else meta.get("URL"),
+            author=author if author is not None else meta.get("AUTHOR"),
+            site=site,
             warnings=warnings,
             paragraphs=paragraphs,
             sentences=sentences,

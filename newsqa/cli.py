@@ -39,15 +39,25 @@ def _setup_logging(verbose: int) -> None:
     root.propagate = False
 
 
-def _load_article(source: str | None, max_chars: int | None) -> Any:
+def _load_article(source: str | None, max_chars: int | None, allow_private: bool = False) -> Any:
     from .article import DEFAULT_MAX_CHARS, Article
 
     limit = max_chars or DEFAULT_MAX_CHARS
+    if source is not None and source.lower().startswith(("http://", "https://")):
+        from .web import fetch_article
+
+        return fetch_article(source, allow_private=allow_private, max_chars=limit)
     if source is None or source == "-":
         if sys.stdin is None or sys.stdin.isatty():
-            _fail("no article: pass a file path, or pipe the text on standard input", EXIT_USAGE)
-        return Article.from_stdin(max_chars=limit)
-    return Article.from_file(source, max_chars=limit)
+            _fail("no article: pass a file path or URL, or pipe the text on standard input", EXIT_USAGE)
+        article = Article.from_stdin(max_chars=limit)
+    else:
+        article = Article.from_file(source, max_chars=limit)
+    from .web import article_from_html, looks_like_html
+
+    if (source or "").lower().endswith((".html", ".htm")) or looks_like_html(article.text):
+        return article_from_html(article.text, max_chars=limit)
+    return article
 
 
 def _client(opts: dict[str, Any]) -> Any:
@@ -110,6 +120,7 @@ def model_options(f: Any) -> Any:
         default=None,
         help="Refuse articles longer than this many characters.",
     )(f)
+    f = click.option("--allow-private", is_flag=True, help="Allow fetching URLs on loopback or private networks.")(f)
     f = click.option("-v", "--verbose", count=True, help="Log to stderr (-vv for debug).")(f)
     return f
 
@@ -135,13 +146,21 @@ def main() -> None:
 @click.argument("article", required=False)
 @model_options
 def ask(question: str, article: str | None, as_json: bool, verbose: int, **opts: Any) -> None:
-    """Answer QUESTION from ARTICLE (a file path; "-" or nothing reads standard input)."""
+    """Answer QUESTION from ARTICLE: a text or HTML file, a URL, or "-"/nothing for standard input."""
     _setup_logging(verbose)
     from .api import ask as ask_
 
-    art = _run(lambda: _load_article(article, opts["max_chars"]))
+    art = _run(lambda: _load_article(article, opts["max_chars"], opts["allow_private"]))
     client = _run(lambda: _client(opts))
     t0 = time.perf_counter()
+    if not as_json and sys.stdout.isatty():
+        # On a terminal the answer appears as the model writes it.
+        from .render import print_streamed_answer
+
+        stream = ask_(art, question, client=client, cache=not opts["no_cache"], stream=True)
+        result = _run(lambda: print_streamed_answer(stream))
+        _report_backend(client, result, time.perf_counter() - t0)
+        return
     result = _run(lambda: ask_(art, question, client=client, cache=not opts["no_cache"]))
     _report_backend(client, result, time.perf_counter() - t0)
     if as_json:
@@ -156,11 +175,11 @@ def ask(question: str, article: str | None, as_json: bool, verbose: int, **opts:
 @click.argument("article", required=False)
 @model_options
 def summarize(article: str | None, as_json: bool, verbose: int, **opts: Any) -> None:
-    """Summarize ARTICLE: headline, summary, key points, entities, who did what."""
+    """Summarize ARTICLE (file, URL or stdin): headline, summary, key points, entities, who did what."""
     _setup_logging(verbose)
     from .api import summarize as summarize_
 
-    art = _run(lambda: _load_article(article, opts["max_chars"]))
+    art = _run(lambda: _load_article(article, opts["max_chars"], opts["allow_private"]))
     client = _run(lambda: _client(opts))
     t0 = time.perf_counter()
     result = _run(lambda: summarize_(art, client=client, cache=not opts["no_cache"]))
@@ -176,6 +195,17 @@ def summarize(article: str | None, as_json: bool, verbose: int, **opts: Any) -> 
 def _report_backend(client: Any, result: Any, seconds: float) -> None:
     how = "from cache" if result.cached else f"{result.usage.total_tokens} tokens"
     click.echo(f"newsqa: answered by {client.describe()}; {how}; {seconds:.1f}s", err=True)
+
+
+@main.command()
+@click.option("--allow-private", is_flag=True, help="Allow fetching URLs on loopback or private networks.")
+@click.option("-v", "--verbose", count=True, help="Log to stderr (-vv for debug).")
+def mcp(allow_private: bool, verbose: int) -> None:
+    """Serve ask_article and summarize_article to MCP clients over stdio."""
+    _setup_logging(verbose)
+    from .mcp_server import serve
+
+    _run(lambda: serve(allow_private=allow_private))
 
 
 @main.group()

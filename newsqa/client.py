@@ -17,7 +17,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -183,6 +183,20 @@ class ModelClient:
         self._transport = transport
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncOpenAI] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
+        _LIVE.add(self)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections this client opened on the running event loop."""
+        with self._lock:
+            client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
+
+    async def __aenter__(self) -> ModelClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     def __repr__(self) -> str:
         return f"ModelClient(kind={self.kind!r}, base_url={_redact_url(self.base_url)!r}, model={self.model!r})"
@@ -298,8 +312,14 @@ class ModelClient:
         *,
         max_tokens: int = 512,
         use_cache: bool = True,
+        on_delta: Callable[[str | None], None] | None = None,
     ) -> Completion[T]:
-        """Ask for an object of ``schema``; re-ask with the validation error up to ``max_reasks`` times."""
+        """Ask for an object of ``schema``; re-ask with the validation error up to ``max_reasks`` times.
+
+        With ``on_delta`` the reply is streamed: it is called with each piece of text as it arrives, and
+        with ``None`` whenever a new request starts (a retry or re-ask), so partial output can be reset.
+        A cache hit streams nothing: the whole value comes back at once.
+        """
         key = self.cache_key(messages, schema, max_tokens)
         if use_cache and self.cache is not None:
             hit = self.cache.get(key)
@@ -314,7 +334,7 @@ class ModelClient:
         raw: str | None = None
         last_error = "no reply"
         for _ in range(self.max_reasks + 1):
-            response, requests = await self._send(convo, schema, max_tokens, usage)
+            response, requests = await self._send(convo, schema, max_tokens, usage, on_delta)
             usage = usage + _usage_of(response, requests)
             choices = response.choices or []
             if not choices:
@@ -383,7 +403,12 @@ class ModelClient:
         return kwargs
 
     async def _send(
-        self, convo: list[dict[str, str]], schema: type[BaseModel], max_tokens: int, usage: Usage
+        self,
+        convo: list[dict[str, str]],
+        schema: type[BaseModel],
+        max_tokens: int,
+        usage: Usage,
+        on_delta: Callable[[str | None], None] | None = None,
     ) -> tuple[Any, int]:
         """One logical request: transient failures retried with backoff; format downgraded if refused."""
         import openai
@@ -404,7 +429,10 @@ class ModelClient:
                 async for attempt in retrying:
                     with attempt:
                         sent += 1
-                        return await client.chat.completions.create(**kwargs), sent
+                        if on_delta is None:
+                            return await client.chat.completions.create(**kwargs), sent
+                        on_delta(None)
+                        return await _streamed(client, kwargs, on_delta), sent
             except openai.BadRequestError as exc:
                 if self.response_format == "auto" and not self.embedded and _format_refused(exc):
                     nxt = _FORMATS[_FORMATS.index(fmt) + 1] if fmt != "prompt" else None
@@ -451,6 +479,40 @@ class ModelClient:
         if after is not None:
             delay = max(delay, min(after, self.max_backoff * 4))
         return delay
+
+
+async def _streamed(client: AsyncOpenAI, kwargs: dict[str, Any], on_delta: Callable[[str | None], None]) -> Any:
+    """Stream one completion, passing text on as it comes; return it assembled like a plain response."""
+    from types import SimpleNamespace
+
+    stream = await client.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True})
+    parts: list[str] = []
+    refusal: list[str] = []
+    finish: str | None = None
+    usage = None
+    model = None
+    seen_choice = False
+    async for chunk in stream:
+        model = chunk.model or model
+        usage = chunk.usage or usage
+        for choice in chunk.choices:
+            seen_choice = True
+            delta = choice.delta
+            if delta.content:
+                parts.append(delta.content)
+                on_delta(delta.content)
+            if getattr(delta, "refusal", None):
+                refusal.append(delta.refusal)
+            finish = choice.finish_reason or finish
+    if seen_choice and finish is None:
+        # The stream ended without a finish reason: it was cut off. Treat it as a dropped connection.
+        import httpx2
+        import openai
+
+        raise openai.APIConnectionError(request=httpx2.Request("POST", "http://stream/"))
+    message = SimpleNamespace(content="".join(parts), refusal="".join(refusal) or None)
+    choices = [SimpleNamespace(message=message, finish_reason=finish)] if seen_choice else []
+    return SimpleNamespace(model=model, usage=usage, choices=choices)
 
 
 def _usage_of(response: Any, requests: int) -> Usage:
@@ -515,17 +577,29 @@ def _format_refused(exc: Exception) -> bool:
     return any(w in text for w in ("response_format", "json_schema", "json schema", "schema", "format"))
 
 
+_LIVE: weakref.WeakSet[ModelClient] = weakref.WeakSet()
+
+
+async def _closing(coro: Awaitable[T]) -> T:
+    """Await ``coro``, then close the connections any client opened on this (temporary) loop."""
+    try:
+        return await coro
+    finally:
+        for client in list(_LIVE):
+            await client.aclose()
+
+
 def run_sync(coro: Awaitable[T]) -> T:
     """Run a coroutine from sync code, even when the caller already runs an event loop (notebooks)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)  # type: ignore[arg-type]
+        return asyncio.run(_closing(coro))
     box: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            box["value"] = asyncio.run(coro)  # type: ignore[arg-type]
+            box["value"] = asyncio.run(_closing(coro))
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
 

@@ -7,7 +7,8 @@
     │   ├── ArticleNotFoundError
     │   ├── EmptyArticleError
     │   ├── BinaryArticleError
-    │   └── ArticleTooLargeError
+    │   ├── ArticleTooLargeError
+    │   └── FetchError              a URL that may not or could not be fetched (SSRF guard, timeout, type)
     ├── ModelError                  the model or its backend failed          (CLI exit 3)
     │   ├── BackendError            a non-retryable API error (auth, bad request, ...)
     │   ├── RetriesExhaustedError   transient failures (429, 5xx, timeouts) outlasted the retry budget
@@ -36,6 +37,7 @@ __all__ = [
     "BinaryArticleError",
     "ConfigurationError",
     "EmptyArticleError",
+    "FetchError",
     "LocalModelError",
     "ModelError",
     "NewsQAError",
@@ -78,6 +80,10 @@ class BinaryArticleError(ArticleError):
 
 class ArticleTooLargeError(ArticleError):
     pass
+
+
+class FetchError(ArticleError):
+    """A URL that newsqa refuses to fetch (scheme, private address) or could not fetch."""
 
 
 class ModelError(NewsQAError):

@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -269,8 +270,6 @@ class LocalModelTransport(ThreadedTransport):
         if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
             # Like llama.cpp's own server: only {"type": "json_object", "schema": ...} constrains decoding.
             return _error(400, "response_format type json_schema is not supported; use json_object with a schema")
-        if body.get("stream"):
-            return _error(400, "streaming is not supported by the embedded transport")
         kwargs: dict[str, Any] = {
             "messages": messages,
             "temperature": body.get("temperature", 0.0),
@@ -280,6 +279,10 @@ class LocalModelTransport(ThreadedTransport):
         for k in ("top_p", "seed", "stop"):
             if body.get(k) is not None:
                 kwargs[k] = body[k]
+        if body.get("stream"):
+            return httpx2.Response(
+                200, headers={"content-type": "text/event-stream"}, stream=_EventStream(self, kwargs, body.get("model"))
+            )
         with self._lock:
             llama = self._load()
             key = self._state_key(messages)
@@ -295,6 +298,41 @@ class LocalModelTransport(ThreadedTransport):
                 self._current_key = key
         out["model"] = body.get("model") or out.get("model")
         return httpx2.Response(200, json=out)
+
+    def _stream(self, kwargs: dict[str, Any], model: str | None) -> Iterator[bytes]:
+        """Server-sent events in the OpenAI format, holding the model for the whole generation."""
+        with self._lock:
+            llama = self._load()
+            key = self._state_key(kwargs["messages"])
+            if key and key != self._current_key:
+                self._restore(llama, key)
+            self._current_key = None
+            try:
+                chunks = llama.create_chat_completion(**kwargs, stream=True)
+                n = 0
+                for chunk in chunks:
+                    chunk["model"] = model or chunk.get("model")
+                    n += sum(1 for c in chunk.get("choices", []) if c.get("delta", {}).get("content"))
+                    yield b"data: " + json.dumps(chunk).encode() + b"\n\n"
+            except ValueError as exc:
+                err = {"error": {"message": str(exc), "type": "invalid_request_error"}}
+                yield b"data: " + json.dumps(err).encode() + b"\n\n"
+                return
+            prompt = max(0, int(llama.n_tokens) - n)
+            usage = {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n}
+            tail = {
+                "id": "usage",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model or "",
+                "choices": [],
+                "usage": usage,
+            }
+            yield b"data: " + json.dumps(tail).encode() + b"\n\n"
+            if key:
+                self._save(llama, key)
+                self._current_key = key
+        yield b"data: [DONE]\n\n"
 
     # -- the article's model state on disk, for follow-ups from new processes -------------------------
     def _state_dir(self) -> Path:
@@ -376,6 +414,17 @@ class LocalModelTransport(ThreadedTransport):
             total += p.stat().st_size
             if total > max_bytes:
                 p.unlink(missing_ok=True)
+
+
+class _EventStream(httpx2.SyncByteStream):
+    def __init__(self, transport: LocalModelTransport, kwargs: dict[str, Any], model: str | None) -> None:
+        self._gen = transport._stream(kwargs, model)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._gen
+
+    def close(self) -> None:
+        self._gen.close()  # releases the model if the reader stops early
 
 
 def _error(status: int, message: str) -> httpx2.Response:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.console import Console
 from rich.markup import escape
 
 from .schemas import Answer, Evidence, Summary
 
-__all__ = ["print_answer", "print_summary"]
+__all__ = ["print_answer", "print_streamed_answer", "print_summary"]
 
 
 def _quotes(console: Console, evidence: list[Evidence], indent: str = "  ") -> None:
@@ -26,6 +28,33 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
         _quotes(console, answer.evidence)
     if answer.unsupported:
         console.print(f"[yellow]Not found in the evidence: {escape(', '.join(answer.unsupported))}[/yellow]")
+
+
+def print_streamed_answer(stream: Iterable[str | Answer], console: Console | None = None) -> Answer:
+    """Show the answer text as it arrives, then its evidence; returns the final Answer."""
+    console = console or Console()
+    shown = ""
+    for item in stream:
+        if isinstance(item, str):
+            console.print(f"[bold]{escape(item)}[/bold]", end="", highlight=False, soft_wrap=True)
+            shown += item
+            continue
+        if shown:
+            console.print()
+        if item.status == "not_in_article":
+            if shown:
+                console.print("[yellow]That answer could not be verified against the article.[/yellow]")
+            console.print("[yellow]The article does not say.[/yellow]")
+        else:
+            if not shown or shown.strip() != (item.answer or "").strip():
+                console.print(f"[bold]{escape(item.answer or '')}[/bold]", highlight=False)
+            if item.evidence:
+                console.print("[dim]Evidence:[/dim]")
+                _quotes(console, item.evidence)
+            if item.unsupported:
+                console.print(f"[yellow]Not found in the evidence: {escape(', '.join(item.unsupported))}[/yellow]")
+        return item
+    raise RuntimeError("the answer stream ended without a result")
 
 
 def print_summary(summary: Summary, console: Console | None = None) -> None:

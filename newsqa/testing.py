@@ -28,9 +28,11 @@ from .errors import ReplayError
 __all__ = [
     "RecordingTransport",
     "ReplayTransport",
+    "FakeOpenAIServer",
     "ScriptedTransport",
     "chat_completion",
     "exchange_key",
+    "streamed_completion",
 ]
 
 _SCRUB_HEADERS = frozenset(
@@ -172,6 +174,54 @@ def chat_completion(
     }
 
 
+def streamed_completion(
+    content: str, *, pieces: int = 8, finish_reason: str | None = "stop", model: str = "scripted", usage: bool = True
+) -> httpx2.Response:
+    """An OpenAI streaming (server-sent events) response that delivers ``content`` in ``pieces``.
+
+    ``finish_reason=None`` ends the stream without a finish reason, as a cut connection would.
+    """
+    step = max(1, -(-len(content) // pieces))
+    events = []
+    for i in range(0, len(content), step):
+        piece = content[i : i + step]
+        delta = {"role": "assistant", "content": piece} if i == 0 else {"content": piece}
+        events.append(
+            {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+            }
+        )
+    if finish_reason is not None:
+        events.append(
+            {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}],
+            }
+        )
+        if usage:
+            events.append(
+                {
+                    "id": "c",
+                    "object": "chat.completion.chunk",
+                    "created": 0,
+                    "model": model,
+                    "choices": [],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                }
+            )
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events)
+    if finish_reason is not None:
+        body += "data: [DONE]\n\n"
+    return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body.encode())
+
+
 Reply = str | dict[str, Any] | httpx2.Response | Exception | Callable[[httpx2.Request], httpx2.Response]
 
 
@@ -205,3 +255,86 @@ class ScriptedTransport(ThreadedTransport):
             reply = json.dumps(reply)
         body = chat_completion(reply) if isinstance(reply, str) else reply
         return httpx2.Response(200, json=body, request=request)
+
+
+class FakeOpenAIServer:
+    """A real HTTP server on 127.0.0.1 that answers ``/v1/chat/completions`` from a script of behaviours.
+
+    Each request takes the next behaviour: an ``httpx2.Response``-like tuple ``(status, headers, body)``,
+    a reply accepted by :class:`ScriptedTransport` (text or dict), or one of the strings ``"reset"``
+    (drop the connection without answering) and ``"sleep:<seconds>"`` (answer late). For fault tests
+    that need real sockets; use as a context manager, ``base_url`` gives the endpoint.
+    """
+
+    def __init__(self, script: Iterable[Any]) -> None:
+        import http.server
+        import socketserver
+
+        self._script: Iterator[Any] = iter(list(script))
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length)
+                with fake._lock:
+                    fake.requests.append(_normalise_body(raw))
+                    behaviour = next(fake._script, None)
+                fake._respond(self, behaviour)
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self._httpd = Server(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def _respond(self, handler: Any, behaviour: Any) -> None:
+        import socket
+
+        if behaviour is None:
+            behaviour = (500, {}, json.dumps({"error": {"message": "fake server script exhausted"}}))
+        if isinstance(behaviour, str) and behaviour == "reset":
+            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            handler.connection.close()
+            handler.close_connection = True
+            return
+        if isinstance(behaviour, str) and behaviour.startswith("sleep:"):
+            time.sleep(float(behaviour.split(":", 1)[1]))
+            behaviour = (200, {}, json.dumps(chat_completion('{"late": true}')))
+        if isinstance(behaviour, httpx2.Response):
+            behaviour = (behaviour.status_code, dict(behaviour.headers), behaviour.read().decode())
+        if not isinstance(behaviour, tuple):
+            if isinstance(behaviour, dict) and "choices" not in behaviour:
+                behaviour = json.dumps(behaviour)
+            body = chat_completion(behaviour) if isinstance(behaviour, str) else behaviour
+            behaviour = (200, {"content-type": "application/json"}, json.dumps(body))
+        status, headers, body = behaviour
+        data = body.encode() if isinstance(body, str) else body
+        try:
+            handler.send_response(status)
+            headers = {"content-type": "application/json", **{k.lower(): v for k, v in headers.items()}}
+            headers.pop("content-length", None)
+            for k, v in headers.items():
+                handler.send_header(k, v)
+            handler.send_header("content-length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def __enter__(self) -> FakeOpenAIServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()

@@ -27,10 +27,12 @@ sys.path.insert(0, str(ROOT))
 import newsqa  # noqa: E402
 from newsqa.client import EMBEDDED_MODEL  # noqa: E402
 from newsqa.local import assemble_model  # noqa: E402
+from newsqa.session import Session  # noqa: E402
 from newsqa.testing import RecordingTransport  # noqa: E402
 
 EXCHANGES = ROOT / "fixtures" / "exchanges"
 SAMPLE = ROOT / "fixtures" / "articles" / "dhs-national-guard.txt"
+FOLLOW_UP = ["What was requested?", "Who made it?"]
 QUESTIONS = [
     "Who requested what?",
     "How many agents were drawn from other federal agencies?",
@@ -107,6 +109,16 @@ def scenarios(c: newsqa.ModelClient) -> None:
     t = time.perf_counter()
     s = newsqa.summarize(article, client=c)
     print(f"{time.perf_counter() - t:6.1f}s summarize: {s.headline!r}", flush=True)
+    # Streaming, as the CLI does on a terminal.
+    t = time.perf_counter()
+    *_, streamed = newsqa.ask(article, QUESTIONS[0], client=c, stream=True)
+    print(f"{time.perf_counter() - t:6.1f}s stream: {streamed.answer!r}", flush=True)
+    # A follow-up that only makes sense with the conversation.
+    session = Session(article, client=c)
+    for q in FOLLOW_UP:
+        t = time.perf_counter()
+        a = session.ask(q)
+        print(f"{time.perf_counter() - t:6.1f}s session {q!r}: {a.status} {a.answer!r}", flush=True)
 
 
 def main() -> None:

@@ -95,7 +95,9 @@ def test_evidence_invariant(text: str, refs: list[str]) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(
-    st.lists(hostile, max_size=MAX_REFS), st.sampled_from(["answered", "not_in_article"]), st.text(max_size=200) | st.none()
+    st.lists(hostile, max_size=MAX_REFS),
+    st.sampled_from(["answered", "not_in_article"]),
+    st.text(max_size=200) | st.none(),
 )
 def test_pipeline_never_returns_unverified_evidence(refs: list[str], status: str, answer: str | None) -> None:
     from newsqa.testing import ScriptedTransport

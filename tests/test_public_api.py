@@ -23,6 +23,10 @@ def test_all_is_exactly_the_public_names() -> None:
         "tokens",
         "testing",
         "render",
+        "session",
+        "web",
+        "tools",
+        "mcp_server",
         "cli",
     }
     assert set(newsqa.__all__) - {"__version__"} == public

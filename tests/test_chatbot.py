@@ -1,0 +1,110 @@
+"""Chatbot embedding: tool definitions, the dispatcher, sessions, and the MCP server over stdio."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+
+import pytest
+
+import newsqa
+from newsqa import tools
+from newsqa.session import Session
+from newsqa.testing import ScriptedTransport
+
+from .conftest import EXCHANGES, SAMPLE
+
+
+def test_openai_tool_definitions_come_from_the_schemas() -> None:
+    defs = {t["function"]["name"]: t["function"] for t in tools.openai_tools()}
+    assert set(defs) == {"ask_article", "summarize_article"}
+    ask = defs["ask_article"]
+    assert ask["strict"] is True and ask["parameters"]["required"] == ["article", "question"]
+    assert ask["parameters"]["additionalProperties"] is False
+    assert "evidence" in ask["description"].lower() or "quotes" in ask["description"].lower()
+
+
+def test_dispatch_runs_a_tool_call(replay_client: newsqa.ModelClient) -> None:
+    call = {
+        "function": {
+            "name": "ask_article",
+            "arguments": json.dumps({"article": SAMPLE.read_text(), "question": "Who requested what?"}),
+        }
+    }
+    result = json.loads(tools.dispatch(call, client=replay_client))
+    answer = newsqa.Answer.model_validate(result)
+    assert answer.status == "answered" and "20,000" in (answer.answer or "")
+
+
+def test_dispatch_reports_bad_calls_as_json_errors() -> None:
+    bad = [
+        {"function": {"name": "nope", "arguments": "{}"}},
+        {"function": {"name": "ask_article", "arguments": '{"article": "x"}'}},
+        {"function": {"name": "ask_article", "arguments": json.dumps({"article": " ", "question": "q"})}},
+        {
+            "function": {
+                "name": "ask_article",
+                "arguments": json.dumps({"article": "http://127.0.0.1/x", "question": "q"}),
+            }
+        },
+    ]
+    for call in bad:
+        out = json.loads(tools.dispatch(call, client=newsqa.ModelClient(transport=ScriptedTransport([]), cache=False)))
+        assert set(out) == {"error"} and out["error"]
+
+
+def test_session_puts_earlier_turns_after_the_article(sample: newsqa.Article) -> None:
+    t = ScriptedTransport(
+        [
+            {"evidence": ["S1"], "status": "answered", "answer": "20,000 National Guard troops"},
+            {"evidence": ["S1"], "status": "answered", "answer": "The Department of Homeland Security"},
+        ]
+    )
+    s = Session(sample, client=newsqa.ModelClient(transport=t, cache=False))
+    s.ask("What was requested?")
+    s.ask("Who made it?")
+    first, second = (r["messages"][-1]["content"] for r in t.requests)
+    assert "Earlier question" not in first
+    assert (
+        "Earlier question: What was requested?" in second and "Earlier answer: 20,000 National Guard troops" in second
+    )
+    assert first.split("</article>")[0] == second.split("</article>")[0]  # the article prefix is shared
+    assert [a.question for a in s.history] == ["What was requested?", "Who made it?"]
+
+
+def test_session_is_safe_from_concurrent_tasks(sample: newsqa.Article) -> None:
+    words = ["Department", "Homeland", "Security", "Pentagon", "National Guard", "troops"]
+    replies = [{"evidence": ["S1"], "status": "answered", "answer": w} for w in words]
+    s = Session(sample, client=newsqa.ModelClient(transport=ScriptedTransport(replies), cache=False))
+
+    async def main() -> list[newsqa.Answer]:
+        return await asyncio.gather(*(s.aask(f"Question {i}?") for i in range(6)))
+
+    answers = asyncio.run(main())
+    assert len(s.history) == 6 and {a.answer for a in answers} == set(words)
+    # each turn saw exactly the turns before it
+    assert [len(a.question) for a in s.history] == [len(f"Question {i}?") for i in range(6)]
+
+
+def test_mcp_server_over_stdio() -> None:
+    pytest.importorskip("mcp")
+    from mcp import Client, StdioServerParameters
+
+    env = {**os.environ, "NEWSQA_REPLAY_DIR": str(EXCHANGES)}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "newsqa.cli", "mcp"], env=env)
+    text = SAMPLE.read_text()
+
+    async def main() -> tuple[list[str], dict, dict]:
+        async with Client(params, read_timeout_seconds=120) as client:
+            listed = await client.list_tools()
+            asked = await client.call_tool("ask_article", {"article": text, "question": "Who requested what?"})
+            summary = await client.call_tool("summarize_article", {"article": text})
+            assert not asked.is_error and not summary.is_error, (asked, summary)
+            return [t.name for t in listed.tools], asked.structured_content, summary.structured_content
+
+    names, asked, summary = asyncio.run(main())
+    assert sorted(names) == ["ask_article", "summarize_article"]
+    assert newsqa.Answer.model_validate(asked).status == "answered"
+    assert newsqa.Summary.model_validate(summary).key_points

@@ -1,0 +1,19 @@
+"""Every fault case ends in a valid result or its typed error, within budget, nothing invalid cached."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.faults import CASES, Case, run_case
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_fault_case(case: Case) -> None:
+    r = run_case(case)
+    assert r["outcome"] == case.expect, r
+    assert r["cached_entries"] == (1 if case.expect == "ok" else 0), r
+    assert r["seconds"] < 15, r
+    if case.expect == "RetriesExhaustedError":
+        assert r["requests"] == 4  # max_retries=3: one try and three retries
+    if r["outcome"] == "ok":
+        assert r["tokens"] >= 15 * (1 + sum(1 for s in case.script[:-1] if isinstance(s, str) and s.startswith("{")))
