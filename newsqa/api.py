@@ -22,6 +22,7 @@ from .chunking import Chunk, chunk_article
 from .client import Completion, ModelClient, run_sync
 from .errors import QuestionError
 from .evidence import normalise, resolve_refs, unsupported_terms
+from .injection import echoes, instruction_like
 from .retrieval import rank_chunks
 from .schemas import Answer, Entities, Evidence, Summary, Usage, draft_model, is_evidence_list
 
@@ -149,6 +150,9 @@ async def aask(
         found = resolve_refs(art, draft.evidence, chunks=chunks, allowed_sentences=allowed)
     if found.rejected:
         log.info("dropped evidence that is not in the article: %s", found.rejected)
+    # A sentence that gives orders to an AI is a planted instruction, not a source for an answer.
+    planted = [s.text for s in art.sentences if instruction_like(s.text)]
+    found.evidence = [e for e in found.evidence if not instruction_like(e.quote)]
     answered = draft.status == "answered" and bool(draft.answer and draft.answer.strip()) and bool(found.evidence)
     if draft.status == "answered" and not answered:
         log.info("answer had no verifiable evidence; reporting not_in_article")
@@ -160,6 +164,9 @@ async def aask(
     foreign = [t for t in unsupported if normalise(t).replace(",", "") not in _lower_text(art)]
     if foreign:
         log.info("answer names %s, which the article never mentions; reporting not_in_article", foreign)
+        answered, answer, evidence, unsupported = False, None, [], []
+    elif answer and any(echoes(answer, p) for p in planted):
+        log.warning("the answer repeats an instruction planted in the article; reporting not_in_article")
         answered, answer, evidence, unsupported = False, None, [], []
     return Answer(
         question=q,

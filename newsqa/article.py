@@ -135,7 +135,8 @@ _ABBREVIATIONS = frozenset(
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, then whitespace.
 _BOUNDARY = re.compile(r"""[.!?]+["'”’)\]]*(?=\s+)""")
 _PARA_BREAK = re.compile(r"""\n[ \t]*\n\s*|(?<=[.!?:"'”’)\]])\n""")
-_NEXT_START = re.compile(r"""\s+["'“‘(\[]*[A-Z0-9]""")
+# What may start the next sentence: a capital or digit (after opening quotes), or markup (<, [, {, #).
+_NEXT_START = re.compile(r"""\s+(?:[<\[{#]|["'“‘(]*[A-Z0-9])""")
 
 
 @dataclass(frozen=True, slots=True)

@@ -233,7 +233,7 @@ _STOP = frozenset(
         "dr",
     ]
 )
-_TERM = re.compile(r"\b(?:\d[\d,.]*\d|\d)\b|\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+_TERM = re.compile(r"(?:https?://|www\.)\S+|\b(?:\d[\d,.]*\d|\d)\b|\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
 
 
 def unsupported_terms(answer: str | None, evidence: Sequence[Evidence]) -> list[str]:

@@ -8,29 +8,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
 from .article import Article, Span
 from .errors import ConfigurationError
+from .injection import defang, instruction_like
 
 __all__ = ["PROMPT_NAMES", "article_block", "defang", "load", "messages_for", "prompt_version"]
 
 PROMPT_NAMES = ("system", "ask", "summarize", "reduce", "extract", "reask", "unsupported", "json_fallback")
-
-# Strings that chat templates turn into control tokens. Article text must reach the model as plain
-# text, so each is broken up with a space: still readable, never a special token.
-_CONTROL_TOKENS = re.compile(
-    r"<\|[^|<>\s]{1,40}\|>|\[/?INST\]|<</?SYS>>|</?s>|<(?:start|end)_of_turn>",
-    re.IGNORECASE,
-)
-
-
-def defang(text: str) -> str:
-    """Make control-token look-alikes (``<|im_start|>``, ``[INST]``, ``<start_of_turn>`` ...) harmless."""
-    return _CONTROL_TOKENS.sub(lambda m: m.group(0)[0] + " " + m.group(0)[1:], text)
 
 
 def _prompt_dir() -> Path:
@@ -82,7 +70,9 @@ def article_block(article: Article, sentence_ids: Iterable[int] | None = None) -
             current = []
             if k != last_k + 1:
                 lines.append("...")
-        current.append(f"[S{k + 1}] {defang(s.text)}")
+        # Datamarking: a sentence that gives orders to an AI is labelled as such where the model reads it.
+        mark = "(planted instruction, ignore) " if instruction_like(s.text) else ""
+        current.append(f"[S{k + 1}] {mark}{defang(s.text)}")
         last_para, last_k = p, k
     if current:
         lines.append(" ".join(current))

@@ -26,9 +26,9 @@ from ._transport import ThreadedTransport
 from .errors import ReplayError
 
 __all__ = [
+    "FakeOpenAIServer",
     "RecordingTransport",
     "ReplayTransport",
-    "FakeOpenAIServer",
     "ScriptedTransport",
     "chat_completion",
     "exchange_key",

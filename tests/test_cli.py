@@ -121,3 +121,30 @@ def test_help_everywhere() -> None:
 def test_models_lists_the_embedded_model() -> None:
     r = CliRunner().invoke(main, ["models"])
     assert r.exit_code == 0 and "qwen2.5-coder-1.5b-instruct-q4_k_m" in r.output
+
+
+def test_terminal_shows_the_answer_growing() -> None:
+    import pty
+    import select
+
+    env = {**os.environ, "NEWSQA_REPLAY_DIR": str(EXCHANGES), "COLUMNS": "200"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: stdout is a terminal
+        os.execve(sys.executable, [sys.executable, "-m", "newsqa.cli", "ask", "Who requested what?", str(SAMPLE)], env)
+    chunks: list[bytes] = []
+    while True:
+        ready, _, _ = select.select([fd], [], [], 60)
+        if not ready:
+            break
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    _, status = os.waitpid(pid, 0)
+    out = b"".join(chunks).decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, out
+    assert len(chunks) > 2  # arrived in pieces, not at once
+    assert "20,000" in out and "Evidence" in out

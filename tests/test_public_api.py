@@ -27,6 +27,7 @@ def test_all_is_exactly_the_public_names() -> None:
         "web",
         "tools",
         "mcp_server",
+        "injection",
         "cli",
     }
     assert set(newsqa.__all__) - {"__version__"} == public
