@@ -22,12 +22,14 @@ from .errors import (
     EmptyArticleError,
 )
 
-__all__ = ["DEFAULT_MAX_CHARS", "Article", "Span"]
+__all__ = ["DEFAULT_MAX_CHARS", "DEFAULT_MAX_LINES", "Article", "Span"]
 
 log = logging.getLogger("newsqa")
 
 # About 100,000 words: far above any news article, low enough to refuse a whole book by mistake.
 DEFAULT_MAX_CHARS = 600_000
+# A news article has hundreds of lines; hundreds of thousands means a log file or a data dump.
+DEFAULT_MAX_LINES = 50_000
 
 # Control characters other than tab and newline never belong in prose; NUL is the classic sign of binary.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
@@ -180,6 +182,7 @@ class Article:
         author: str | None = None,
         site: str | None = None,
         max_chars: int = DEFAULT_MAX_CHARS,
+        max_lines: int = DEFAULT_MAX_LINES,
         parse_header: bool = True,
         warnings: tuple[str, ...] = (),
     ) -> Article:
@@ -205,6 +208,9 @@ class Article:
         norm = "\n".join(line.rstrip() for line in norm.strip().split("\n"))
         if not norm.strip():
             raise EmptyArticleError("the article is empty (no text after removing whitespace)")
+        lines = norm.count("\n") + 1
+        if lines > max_lines:
+            raise ArticleTooLargeError(f"the article has {lines:,} lines; the limit is {max_lines:,} (set max_lines)")
         if len(norm) > max_chars:
             raise ArticleTooLargeError(
                 f"the article has {len(norm):,} characters; the limit is {max_chars:,} (set max_chars to raise it)"

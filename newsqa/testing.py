@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -41,6 +42,16 @@ _SCRUB_HEADERS = frozenset(
 _KEEP_RESPONSE_HEADERS = frozenset({"content-type", "retry-after"})
 # Request fields that vary between runs without changing the meaning of a request.
 _VOLATILE = frozenset({"stream_options", "user", "metadata"})
+
+
+_SECRET_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|Bearer\s+[A-Za-z0-9._-]{8,})")
+
+
+def _scrub(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if len(secret) >= 8:
+            text = text.replace(secret, "[redacted]")
+    return _SECRET_LIKE.sub("[redacted]", text)
 
 
 def _normalise_body(raw: bytes) -> dict[str, Any]:
@@ -121,6 +132,8 @@ class RecordingTransport(ThreadedTransport):
         response = self.inner.handle_request(request)
         content = response.read()
         key = exchange_key(request.method, _path(request), body)
+        # Credentials go, and so does any echo of them (an API error may quote the key back).
+        secrets = [v.split(" ", 1)[-1] for k, v in request.headers.items() if k.lower() in _SCRUB_HEADERS]
         record = {
             "request": {
                 "method": request.method,
@@ -135,9 +148,10 @@ class RecordingTransport(ThreadedTransport):
             "response": {
                 "status": response.status_code,
                 "headers": {k: v for k, v in response.headers.items() if k.lower() in _KEEP_RESPONSE_HEADERS},
-                "body": content.decode("utf-8", "replace"),
+                "body": _scrub(content.decode("utf-8", "replace"), secrets),
             },
         }
+        record = json.loads(_scrub(json.dumps(record, ensure_ascii=False), secrets))
         tmp = self.directory / f".{key}.tmp"
         tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         tmp.replace(self.directory / f"{key}.json")

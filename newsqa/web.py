@@ -19,6 +19,25 @@ __all__ = ["article_from_html", "fetch_article", "looks_like_html"]
 
 MAX_BYTES = 5_000_000
 MAX_REDIRECTS = 5
+# Real pages nest a few dozen levels; thousands is an attack on the parser's recursion.
+MAX_DEPTH = 400
+_VOID = frozenset(
+    ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"]
+)
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^>]*?(/?)>")
+
+
+def _max_depth(html: str) -> int:
+    depth = deepest = 0
+    for m in _TAG.finditer(html):
+        closing, name, self_closing = m.group(1), m.group(2).lower(), m.group(3)
+        if name in _VOID or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 _TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 _USER_AGENT = "newsqa (+https://pypi.org/project/newsqa/)"
 
@@ -28,16 +47,21 @@ def looks_like_html(data: bytes | str) -> bool:
     return bool(re.search(r"<!doctype html|<html[\s>]|<head[\s>]|<body[\s>]", head))
 
 
-def article_from_html(html: str | bytes, *, url: str | None = None, max_chars: int = DEFAULT_MAX_CHARS) -> Article:
+def article_from_html(
+    html: str | bytes, *, url: str | None = None, max_chars: int = DEFAULT_MAX_CHARS, max_depth: int = MAX_DEPTH
+) -> Article:
     """The main text of a news page with its title, author, date and site; offsets index the extracted text."""
     try:
         import trafilatura
     except ImportError as exc:
         raise ConfigurationError('HTML extraction needs trafilatura: pip install "newsqa[web]"') from exc
     if isinstance(html, bytes):
-        if len(html) > max_chars * 8:
-            raise ArticleError(f"the page has {len(html):,} bytes; too large to extract")
         html = html.decode("utf-8", "replace")
+    if len(html) > max_chars * 8:
+        raise ArticleError(f"the page has {len(html):,} characters; too large to extract")
+    depth = _max_depth(html)
+    if depth > max_depth:
+        raise ArticleError(f"the page's HTML is nested {depth} levels deep; the limit is {max_depth}")
     doc = trafilatura.bare_extraction(
         html, url=url, with_metadata=True, include_comments=False, include_tables=False, include_images=False
     )
