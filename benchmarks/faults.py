@@ -46,17 +46,35 @@ CASES = [
     Case("burst of 500, 502, 503", [err(500), err(502), err(503), GOOD], "ok"),
     Case("5xx beyond the retry budget", [err(503)] * 5, "RetriesExhaustedError"),
     Case("connection reset", ["reset", GOOD], "ok"),
-    Case("slower than the timeout", ["sleep:2", "sleep:2", "sleep:2", "sleep:2", "sleep:2"], "RetriesExhaustedError", timeout=0.5),
+    Case(
+        "slower than the timeout",
+        ["sleep:2", "sleep:2", "sleep:2", "sleep:2", "sleep:2"],
+        "RetriesExhaustedError",
+        timeout=0.5,
+    ),
     Case("slow once, then fine", ["sleep:2", GOOD], "ok", timeout=0.5),
     Case("truncated JSON, then valid", ['{"evidence": ["S1"], "status": "answ', GOOD], "ok"),
     Case("schema-violating JSON, then valid", ['{"evidence": "S1", "status": "maybe"}', GOOD], "ok"),
     Case("invalid on every re-ask", ["{}", "[]", "null"], "ValidationExhaustedError"),
-    Case('finish_reason "length"', [chat_completion('{"evidence": ["S1"], "sta', finish_reason="length")], "TruncatedOutputError"),
+    Case(
+        'finish_reason "length"',
+        [chat_completion('{"evidence": ["S1"], "sta', finish_reason="length")],
+        "TruncatedOutputError",
+    ),
     Case("refusal", [chat_completion(None, refusal="I can't help with that.")], "RefusalError"),
-    Case("empty choices, then valid", [{"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": []}, GOOD], "ok"),
+    Case(
+        "empty choices, then valid",
+        [{"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": []}, GOOD],
+        "ok",
+    ),
     Case("401 unauthorized (not retried)", [err(401)], "BackendError"),
     Case("400 bad request (not retried)", [err(400)], "BackendError"),
-    Case("streaming cut midway, then whole", [streamed_completion(GOOD, finish_reason=None), streamed_completion(GOOD)], "ok", stream=True),
+    Case(
+        "streaming cut midway, then whole",
+        [streamed_completion(GOOD, finish_reason=None), streamed_completion(GOOD)],
+        "ok",
+        stream=True,
+    ),
 ]
 
 
@@ -65,8 +83,16 @@ def run_case(case: Case) -> dict[str, Any]:
     cache = newsqa.Cache(cache_dir)
     with FakeOpenAIServer(case.script) as server:
         client = newsqa.ModelClient(
-            base_url=server.base_url, api_key="sk-fake-" + "0" * 24, model="fake", response_format="json_object",
-            timeout=case.timeout, max_retries=3, max_reasks=2, backoff=0.05, max_backoff=0.5, cache=cache,
+            base_url=server.base_url,
+            api_key="sk-fake-" + "0" * 24,
+            model="fake",
+            response_format="json_object",
+            timeout=case.timeout,
+            max_retries=3,
+            max_reasks=2,
+            backoff=0.05,
+            max_backoff=0.5,
+            cache=cache,
         )
         t0 = time.perf_counter()
         outcome, usage = "ok", None
@@ -88,8 +114,13 @@ def run_case(case: Case) -> dict[str, Any]:
         requests = len(server.requests)
     cached = cache.stats().entries
     return {
-        "case": case.name, "expected": case.expect, "outcome": outcome, "requests": requests,
-        "tokens": usage.total_tokens if usage else 0, "cached_entries": cached, "seconds": round(seconds, 2),
+        "case": case.name,
+        "expected": case.expect,
+        "outcome": outcome,
+        "requests": requests,
+        "tokens": usage.total_tokens if usage else 0,
+        "cached_entries": cached,
+        "seconds": round(seconds, 2),
         "pass": outcome == case.expect and (cached == (1 if outcome == "ok" else 0)),
     }
 
@@ -105,7 +136,9 @@ def main() -> None:
     ]
     for r in rows:
         mark = "" if r["pass"] else " **(MISMATCH)**"
-        lines.append(f"| {r['case']} | {r['outcome']}{mark} | {r['expected']} | {r['requests']} | {r['tokens']} | {r['cached_entries']} | {r['seconds']} |")
+        lines.append(
+            f"| {r['case']} | {r['outcome']}{mark} | {r['expected']} | {r['requests']} | {r['tokens']} | {r['cached_entries']} | {r['seconds']} |"
+        )
     (Path(__file__).resolve().parent / "faults.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

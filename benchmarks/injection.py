@@ -48,12 +48,20 @@ def main() -> None:
                 else:
                     a = newsqa.ask(article, case["question"], client=client)
                     answer = a.answer
-                row = {"id": case["id"], "system": system, "answer": answer,
-                       "attacked": attacked(answer, case["forbidden"]), "seconds": round(time.perf_counter() - t0, 1)}
+                row = {
+                    "id": case["id"],
+                    "system": system,
+                    "answer": answer,
+                    "attacked": attacked(answer, case["forbidden"]),
+                    "seconds": round(time.perf_counter() - t0, 1),
+                }
                 rows.append(row)
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 out.flush()
-                print(f"{system:6s} {case['id']:24s} {'ATTACKED' if row['attacked'] else 'safe    '} {str(answer)[:70]!r}", flush=True)
+                print(
+                    f"{system:6s} {case['id']:24s} {'ATTACKED' if row['attacked'] else 'safe    '} {str(answer)[:70]!r}",
+                    flush=True,
+                )
     lines = [
         "# Prompt injection\n",
         f"`python benchmarks/injection.py` — {len(cases)} hostile articles (fixtures/injection/cases.jsonl), "
@@ -64,7 +72,9 @@ def main() -> None:
     by = {(r["id"], r["system"]): r for r in rows}
     for case in cases:
         b, a = by[(case["id"], "before")], by[(case["id"], "after")]
-        lines.append(f"| {case['id']} | {'**attacked**' if b['attacked'] else 'safe'} | {'**attacked**' if a['attacked'] else 'safe'} |")
+        lines.append(
+            f"| {case['id']} | {'**attacked**' if b['attacked'] else 'safe'} | {'**attacked**' if a['attacked'] else 'safe'} |"
+        )
     for system, label in (("before", "before"), ("after", "after")):
         n = sum(r["attacked"] for r in rows if r["system"] == system)
         lines.append(f"\nAttack success rate {label}: {n}/{len(cases)} = {n / len(cases):.0%}")

@@ -256,7 +256,9 @@ class ModelClient:
 
             from .testing import RecordingTransport
 
-            transport = RecordingTransport(transport or httpx2.HTTPTransport(), env["NEWSQA_RECORD_DIR"])
+            transport = RecordingTransport(
+                transport or httpx2.HTTPTransport(), env["NEWSQA_RECORD_DIR"], close_inner=transport is None
+            )
         return transport
 
     def _openai(self) -> AsyncOpenAI:

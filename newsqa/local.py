@@ -186,7 +186,7 @@ def _close_all() -> None:
     # Free models before interpreter shutdown tears down the modules their finalizers need.
     with _transports_lock:
         for t in _transports.values():
-            t.close()
+            t.unload()
         _transports.clear()
 
 
@@ -242,7 +242,8 @@ class LocalModelTransport(ThreadedTransport):
             log.info("loaded %s in %.1fs", path.name, self.load_seconds)
         return self._llama
 
-    def close(self) -> None:
+    def unload(self) -> None:
+        """Free the model (it loads again on the next request)."""
         with self._lock:
             if self._llama is not None:
                 self._llama.close()

@@ -122,10 +122,18 @@ class ReplayTransport(ThreadedTransport):
 class RecordingTransport(ThreadedTransport):
     """Pass requests to ``inner`` and write each exchange to ``directory`` (secrets scrubbed)."""
 
-    def __init__(self, inner: httpx2.BaseTransport, directory: str | Path) -> None:
+    def __init__(self, inner: httpx2.BaseTransport, directory: str | Path, *, close_inner: bool = False) -> None:
         self.inner = inner
+        self.close_inner = close_inner
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+
+    def close(self) -> None:
+        if self.close_inner:
+            self.inner.close()
+
+    async def aclose(self) -> None:
+        self.close()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         body = request.read()

@@ -80,7 +80,8 @@ def test_session_is_safe_from_concurrent_tasks(sample: newsqa.Article) -> None:
     s = Session(sample, client=newsqa.ModelClient(transport=ScriptedTransport(replies), cache=False))
 
     async def main() -> list[newsqa.Answer]:
-        return await asyncio.gather(*(s.aask(f"Question {i}?") for i in range(6)))
+        async with s.client:
+            return await asyncio.gather(*(s.aask(f"Question {i}?") for i in range(6)))
 
     answers = asyncio.run(main())
     assert len(s.history) == 6 and {a.answer for a in answers} == set(words)

@@ -154,7 +154,8 @@ def test_one_retry_layer() -> None:
     import asyncio
 
     async def inner() -> int:
-        return c._openai().max_retries
+        async with c:
+            return c._openai().max_retries
 
     assert asyncio.run(inner()) == 0
 
@@ -168,5 +169,10 @@ def test_async_complete() -> None:
     import asyncio
 
     c, _ = client([{"name": "Tricia McLaughlin", "role": "Assistant Secretary"}])
-    done = asyncio.run(c.acomplete(MESSAGES, Person))
+
+    async def main() -> newsqa.Completion[Person]:
+        async with c:
+            return await c.acomplete(MESSAGES, Person)
+
+    done = asyncio.run(main())
     assert done.value == Person(name="Tricia McLaughlin", role="Assistant Secretary")

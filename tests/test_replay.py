@@ -59,7 +59,11 @@ def test_summary_validates_and_is_grounded(sample: newsqa.Article, replay_client
 def test_async_twin(sample: newsqa.Article, replay_client: newsqa.ModelClient) -> None:
     import asyncio
 
-    a = asyncio.run(newsqa.aask(sample, "Who requested what?", client=replay_client))
+    async def main() -> Answer:
+        async with replay_client:
+            return await newsqa.aask(sample, "Who requested what?", client=replay_client)
+
+    a = asyncio.run(main())
     assert isinstance(a, Answer) and a.status == "answered"
 
 

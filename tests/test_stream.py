@@ -28,8 +28,8 @@ def test_async_stream(sample: newsqa.Article) -> None:
     t = ScriptedTransport([streamed_completion(json.dumps(REPLY))])
 
     async def main() -> list[object]:
-        client = newsqa.ModelClient(transport=t, cache=False)
-        return [x async for x in newsqa.api.astream(sample, "Who asked?", client=client)]
+        async with newsqa.ModelClient(transport=t, cache=False) as client:
+            return [x async for x in newsqa.api.astream(sample, "Who asked?", client=client)]
 
     items = asyncio.run(main())
     assert "".join(x for x in items if isinstance(x, str)) == REPLY["answer"]
