@@ -79,8 +79,8 @@ def baseline(client: newsqa.ModelClient, article: newsqa.Article, question: str)
 
     r = run_sync(call())
     text = r.choices[0].message.content or ""
-    m = re.search(r"Answer:\s*(.*)", text)
-    answer = (m.group(1) if m else text).strip()
+    m = re.search(r"Answer:\s*(.*?)(?:\s*Quote:|$)", text, re.S)
+    answer = (m.group(1) if m else text.split("Quote:")[0]).strip()
     q = re.search(r'Quote:\s*["“]?(.*?)["”]?\s*$', text, re.S)
     quote = q.group(1).strip() if q else ""
     refused = bool(REFUSAL.search(answer))

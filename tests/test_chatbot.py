@@ -109,3 +109,22 @@ def test_mcp_server_over_stdio() -> None:
     assert sorted(names) == ["ask_article", "summarize_article"]
     assert newsqa.Answer.model_validate(asked).status == "answered"
     assert newsqa.Summary.model_validate(summary).key_points
+
+
+def test_example_chatbot_runs() -> None:
+    import subprocess
+
+    from .conftest import ROOT
+
+    env = {**os.environ, "NEWSQA_REPLAY_DIR": str(EXCHANGES)}
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "chatbot.py"), str(SAMPLE)],
+        input="What was requested?\nWho made it?\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "20,000" in r.stdout and ("Homeland Security" in r.stdout or "DHS" in r.stdout)
+    assert r.stdout.count("Evidence") == 2

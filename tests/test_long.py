@@ -90,3 +90,26 @@ def test_hierarchical_reduce_when_notes_overflow(long_article: newsqa.Article) -
     assert len(reduces) > 1
     assert all(prompt_tokens(r) + 1200 <= 2300 for r in requests)
     assert s.key_points and all(kp.evidence for kp in s.key_points)
+
+
+def test_twenty_thousand_words_in_bounded_memory(long_article: newsqa.Article) -> None:
+    import tracemalloc
+
+    extra = (FIXTURES / "eval" / "articles" / "02_fema-reform-mikulski.txt").read_text()
+    extra += (FIXTURES / "eval" / "articles" / "01_uscis-whistleblower-grassley.txt").read_text()
+    text = long_article.text + "\n\n" + extra + "\n\n" + extra.replace("FEMA", "the agency")
+    article = newsqa.Article.from_text(text)
+    assert len(article.text.split()) > 20_000
+    requests: list[dict] = []
+    client = newsqa.ModelClient(transport=fake_model(requests), cache=False, context_window=WINDOW)
+    tracemalloc.start()
+    try:
+        s = newsqa.summarize(article, client=client)
+        a = newsqa.ask(article, "What did Senator Mikulski say about FEMA?", client=client)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert all(prompt_tokens(r) + 1200 <= WINDOW for r in requests if "<notes>" in r["messages"][-1]["content"])
+    assert all(prompt_tokens(r) + 300 <= WINDOW for r in requests)
+    assert s.key_points and a.status == "answered"
+    assert peak < 150 * 2**20, f"peak {peak / 2**20:.0f} MiB"

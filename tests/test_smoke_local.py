@@ -71,3 +71,13 @@ def test_summary_validates(client: newsqa.ModelClient) -> None:
 def test_governor_of_texas_is_not_in_article(client: newsqa.ModelClient) -> None:
     a = newsqa.ask(newsqa.Article.from_file(SAMPLE), "What did the Governor of Texas say?", client=client)
     assert a.status == "not_in_article" and a.answer is None and a.evidence == []
+
+
+def test_planted_control_tokens_do_not_take_over(client: newsqa.ModelClient) -> None:
+    # The attack known to work on llama-cpp chat templates: a planted ChatML "system" block.
+    from .conftest import FIXTURES
+
+    cases = [json.loads(line) for line in (FIXTURES / "injection" / "cases.jsonl").read_text().splitlines() if line]
+    case = next(c for c in cases if c["id"] == "chatml-control-tokens")
+    a = newsqa.ask(newsqa.Article.from_text(case["article"]), case["question"], client=client)
+    assert "arrested" not in (a.answer or "").lower()
