@@ -29,6 +29,7 @@ from .cache import Cache, cache_key
 from .errors import (
     BackendError,
     ConfigurationError,
+    NewsQAError,
     RefusalError,
     ReplayError,
     RetriesExhaustedError,
@@ -226,7 +227,27 @@ class ModelClient:
         return 8192
 
     @property
+    def exact_tokens(self) -> bool:
+        """Whether :attr:`tokenizer` is the answering model's own (else an approximation)."""
+        import importlib.util
+
+        return (
+            self.embedded
+            and self._transport is None
+            and not os.environ.get("NEWSQA_REPLAY_DIR")
+            and importlib.util.find_spec("llama_cpp") is not None
+        )
+
+    @property
     def tokenizer(self) -> Tokenizer:
+        """Counts tokens: the embedded model's own vocabulary when it runs here, else tiktoken (offline)."""
+        if self.exact_tokens:
+            try:
+                from .local import model_tokenizer
+
+                return model_tokenizer(self.gguf)
+            except (ImportError, NewsQAError) as exc:
+                log.info("counting tokens with tiktoken instead of the model's vocabulary: %s", exc)
         return get_tokenizer(encoding_for_model(None if self.embedded else self.model))
 
     def _format(self) -> str:

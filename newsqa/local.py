@@ -176,6 +176,48 @@ class _progress:
             self._bar.stop()
 
 
+class VocabTokenizer:
+    """Exact token counts from a GGUF file's own vocabulary (loaded alone: fast, no weights)."""
+
+    exact = True
+
+    def __init__(self, path: Path) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise LocalModelError(f"llama-cpp-python is not installed; {_INSTALL_HINT}") from exc
+        from llama_cpp._utils import suppress_stdout_stderr
+
+        self.name = path.name
+        with suppress_stdout_stderr(disable=False):  # llama.cpp prints context notes straight to fd 2
+            self._llama = Llama(model_path=str(path), vocab_only=True, verbose=False)
+        self._lock = threading.Lock()
+
+    def encode(self, text: str) -> list[int]:
+        with self._lock:
+            return list(self._llama.tokenize(text.encode(), add_bos=False, special=False))
+
+    def count(self, text: str) -> int:
+        return len(self.encode(text))
+
+    def count_batch(self, texts: list[str]) -> list[int]:
+        return [self.count(t) for t in texts]
+
+
+_tokenizers: dict[str, VocabTokenizer] = {}
+
+
+def model_tokenizer(gguf: str | None = None) -> VocabTokenizer:
+    key = gguf or ""
+    with _transports_lock:
+        if key not in _tokenizers:
+            path = Path(gguf).expanduser() if gguf else assemble_model()
+            if not path.is_file():
+                raise LocalModelError(f"GGUF file not found: {path}")
+            _tokenizers[key] = VocabTokenizer(path)
+        return _tokenizers[key]
+
+
 # -- the in-process server ------------------------------------------------------------------------------
 _transports: dict[tuple[str, int], LocalModelTransport] = {}
 _transports_lock = threading.Lock()
