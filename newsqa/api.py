@@ -21,10 +21,11 @@ from .article import Article
 from .chunking import Chunk, chunk_article
 from .client import Completion, ModelClient, run_sync
 from .errors import QuestionError
-from .evidence import normalise, resolve_refs, unsupported_terms
+from .evidence import resolve_refs, unsupported_terms
 from .injection import echoes, instruction_like
 from .retrieval import rank_chunks
 from .schemas import Answer, Entities, Evidence, Summary, Usage, draft_model, is_evidence_list
+from .text import normalise
 
 __all__ = ["aask", "aextract", "ask", "astream", "asummarize", "default_client", "extract", "summarize"]
 

@@ -15,19 +15,12 @@ from dataclasses import dataclass, field
 from .article import Article
 from .chunking import Chunk
 from .schemas import Evidence
+from .text import STOPWORDS, normalise, translate
 
 __all__ = ["Resolution", "resolve_refs", "unsupported_terms"]
 
 _ID = re.compile(r"\[?\s*S\s*(\d{1,6})\s*\]?", re.IGNORECASE)
 _IDS_ONLY = re.compile(r"^[\s,;\[\]Ssand&0-9-]*$")
-_TRANSLATE = str.maketrans(
-    {
-        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
-        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
-        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
-        "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u2026": "...",
-    }
-)  # fmt: skip
 MAX_QUOTE_CHARS = 4000
 FUZZY_MIN_RATIO = 0.88
 FUZZY_MIN_CHARS = 24
@@ -47,7 +40,7 @@ class _Normalised:
         index: list[int] = []
         prev_space = True
         for i, ch in enumerate(text):
-            for c in ch.translate(_TRANSLATE).lower():
+            for c in translate(ch).lower():
                 if c.isspace():
                     if prev_space:
                         continue
@@ -59,10 +52,6 @@ class _Normalised:
                 index.append(i)
         self.text = "".join(chars)
         self.index = index
-
-
-def normalise(s: str) -> str:
-    return re.sub(r"\s+", " ", s.translate(_TRANSLATE).lower()).strip()
 
 
 _norm_cache: dict[str, _Normalised] = {}
@@ -169,70 +158,6 @@ def resolve_refs(
     return res
 
 
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "from",
-        "by",
-        "with",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "he",
-        "she",
-        "they",
-        "we",
-        "you",
-        "i",
-        "his",
-        "her",
-        "their",
-        "our",
-        "my",
-        "yes",
-        "no",
-        "not",
-        "none",
-        "also",
-        "than",
-        "then",
-        "there",
-        "here",
-        "who",
-        "what",
-        "when",
-        "where",
-        "why",
-        "how",
-        "which",
-        "according",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-    ]
-)
 _TERM = re.compile(r"(?:https?://|www\.)\S+|\b(?:\d[\d,.]*\d|\d)\b|\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
 
 
@@ -244,7 +169,7 @@ def unsupported_terms(answer: str | None, evidence: Sequence[Evidence]) -> list[
     out: list[str] = []
     for m in _TERM.finditer(answer):
         term = m.group(0)
-        words = [w for w in term.split() if w.lower() not in _STOP]
+        words = [w for w in term.split() if w.lower() not in STOPWORDS]
         if not words:
             continue
         for w in words:

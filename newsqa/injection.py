@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .evidence import normalise
+from .text import normalise
 
 __all__ = ["defang", "echoes", "instruction_like"]
 

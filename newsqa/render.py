@@ -17,12 +17,16 @@ def _quotes(console: Console, evidence: list[Evidence], indent: str = "  ") -> N
         console.print(f"{indent}[dim]“{escape(ev.quote)}”  [{ev.start}:{ev.end}][/dim]", highlight=False)
 
 
-def print_answer(answer: Answer, console: Console | None = None) -> None:
+def print_answer(answer: Answer, console: Console | None = None, *, shown: str = "") -> None:
+    """The answer, then its quotes. ``shown`` is answer text already streamed to the terminal."""
     console = console or Console()
     if answer.status == "not_in_article":
+        if shown:
+            console.print("[yellow]That answer could not be verified against the article.[/yellow]")
         console.print("[yellow]The article does not say.[/yellow]")
         return
-    console.print(f"[bold]{escape(answer.answer or '')}[/bold]", highlight=False)
+    if shown.strip() != (answer.answer or "").strip():
+        console.print(f"[bold]{escape(answer.answer or '')}[/bold]", highlight=False)
     if answer.evidence:
         console.print("[dim]Evidence:[/dim]")
         _quotes(console, answer.evidence)
@@ -41,18 +45,7 @@ def print_streamed_answer(stream: Iterable[str | Answer], console: Console | Non
             continue
         if shown:
             console.print()
-        if item.status == "not_in_article":
-            if shown:
-                console.print("[yellow]That answer could not be verified against the article.[/yellow]")
-            console.print("[yellow]The article does not say.[/yellow]")
-        else:
-            if not shown or shown.strip() != (item.answer or "").strip():
-                console.print(f"[bold]{escape(item.answer or '')}[/bold]", highlight=False)
-            if item.evidence:
-                console.print("[dim]Evidence:[/dim]")
-                _quotes(console, item.evidence)
-            if item.unsupported:
-                console.print(f"[yellow]Not found in the evidence: {escape(', '.join(item.unsupported))}[/yellow]")
+        print_answer(item, console, shown=shown)
         return item
     raise RuntimeError("the answer stream ended without a result")
 

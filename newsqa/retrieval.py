@@ -8,93 +8,17 @@ from collections import Counter
 from collections.abc import Sequence
 
 from .chunking import Chunk
+from .text import STOPWORDS
 
 __all__ = ["rank_chunks"]
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "from",
-        "by",
-        "with",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "he",
-        "she",
-        "they",
-        "we",
-        "you",
-        "i",
-        "his",
-        "her",
-        "their",
-        "our",
-        "what",
-        "who",
-        "whom",
-        "which",
-        "when",
-        "where",
-        "why",
-        "how",
-        "did",
-        "does",
-        "do",
-        "has",
-        "have",
-        "had",
-        "will",
-        "would",
-        "can",
-        "could",
-        "should",
-        "may",
-        "might",
-        "not",
-        "no",
-        "than",
-        "then",
-        "there",
-        "here",
-        "about",
-        "into",
-        "over",
-        "after",
-        "before",
-        "said",
-        "says",
-    ]
-)
 
 
 def _terms(text: str) -> list[str]:
     out = []
     for w in _WORD.findall(text.lower()):
-        if w in _STOP:
+        if w in STOPWORDS:
             continue
         # Crude stemming: "requests"/"requested" meet "request".
         for suf in ("ing", "ed", "es", "s"):
