@@ -1,9 +1,11 @@
 """Add newsqa to a tool-calling chatbot in a few lines (any OpenAI-compatible endpoint with tools).
 
-    OPENAI_API_KEY=... python examples/openai_tools.py "Summarise https://example.org/story and say who asked for what"
+    CHAT_BASE_URL=https://api.openai.com/v1 CHAT_API_KEY=... \
+        python examples/openai_tools.py "Summarise https://example.org/story and say who asked for what"
 
-The bot's model decides when to call ``ask_article`` / ``summarize_article``; newsqa runs the call
-(with its own model configuration) and returns grounded JSON for the bot to phrase.
+The bot's model (CHAT_BASE_URL, CHAT_API_KEY, CHAT_MODEL) decides when to call ``ask_article`` /
+``summarize_article``; newsqa runs the call with its own configuration (the embedded model unless
+OPENAI_BASE_URL / OPENAI_API_KEY say otherwise) and returns grounded JSON for the bot to phrase.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ MODEL = os.environ.get("CHAT_MODEL", "gpt-4o-mini")
 
 
 def chat(user_message: str) -> str:
-    client = OpenAI()
+    client = OpenAI(base_url=os.environ.get("CHAT_BASE_URL"), api_key=os.environ.get("CHAT_API_KEY", "not-needed"))
     messages: list[dict] = [
         {
             "role": "system",

@@ -194,3 +194,26 @@ def test_a_locked_database_is_never_moved_aside(tmp_path: Path) -> None:
         holder.close()
     assert not any("corrupt" in p.name for p in tmp_path.iterdir())
     assert Cache(tmp_path).get("kept") is not None
+
+
+def test_full_disk_degrades_to_no_cache(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cache = Cache(tmp_path)
+    cache.set("kept", "m", {"a": 1}, {})
+    conn = cache._connect()
+    assert conn is not None
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow: SQLITE_FULL, as on a full disk
+    cache.set("big", "m", {"blob": "x" * 200_000}, {})
+    assert not cache.enabled and "cache disabled" in caplog.text
+    assert Cache(tmp_path).get("kept") is not None  # nothing committed was lost
+
+
+def test_read_only_database_degrades_to_no_cache(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cache = Cache(tmp_path)
+    cache.set("kept", "m", {"a": 1}, {})
+    conn = cache._connect()
+    assert conn is not None
+    conn.execute("PRAGMA query_only = ON")  # writes now fail as on a read-only file (root ignores chmod)
+    cache.set("new", "m", {"a": 2}, {})
+    assert not cache.enabled and "cache disabled" in caplog.text
+    assert Cache(tmp_path).get("kept") is not None

@@ -128,3 +128,64 @@ def test_example_chatbot_runs() -> None:
     assert r.returncode == 0, r.stderr
     assert "20,000" in r.stdout and ("Homeland Security" in r.stdout or "DHS" in r.stdout)
     assert r.stdout.count("Evidence") == 2
+
+
+def test_example_tool_calling_bot() -> None:
+    import subprocess
+
+    from newsqa.testing import FakeOpenAIServer
+
+    from .conftest import ROOT
+
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {
+            "name": "ask_article",
+            "arguments": json.dumps({"article": SAMPLE.read_text(), "question": "Who requested what?"}),
+        },
+    }
+    first = {
+        "id": "a",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "bot",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": None, "tool_calls": [call]},
+                "finish_reason": "tool_calls",
+            }
+        ],
+    }
+    final = {
+        "id": "b",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "bot",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "DHS asked for 20,000 troops."},
+                "finish_reason": "stop",
+            }
+        ],
+    }
+    with FakeOpenAIServer([first, final]) as bot:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+        env.update({"CHAT_BASE_URL": bot.base_url, "NEWSQA_REPLAY_DIR": str(EXCHANGES)})
+        r = subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "openai_tools.py"), "Who asked for what?"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        requests = bot.requests
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "DHS asked for 20,000 troops."
+    assert [t["function"]["name"] for t in requests[0]["tools"]] == ["ask_article", "summarize_article"]
+    tool_msg = requests[1]["messages"][-1]
+    assert tool_msg["role"] == "tool" and tool_msg["tool_call_id"] == "call_1"
+    answer = newsqa.Answer.model_validate_json(tool_msg["content"])
+    assert answer.status == "answered" and "20,000" in (answer.answer or "")
