@@ -138,33 +138,37 @@ async def aask(
     done = await cl.acomplete(messages, draft_type, max_tokens=ANSWER_MAX_TOKENS, use_cache=cache, on_delta=on_delta)
     completions = [done]
     draft: Any = done.value
-    found = resolve_refs(art, draft.evidence, chunks=chunks, allowed_sentences=allowed)
-    if draft.status == "answered" and draft.answer and not found.evidence:
-        # Once more, with the reason: models usually cite correctly when told their citation failed.
+    found = _verified(art, draft, chunks, allowed)
+    numbers = _unsupported_numbers(draft, found.evidence, q)
+    if draft.status == "answered" and draft.answer and (not found.evidence or numbers) and not _foreign(draft, art):
+        # Once more, with the reason: models usually cite correctly when told their citation failed,
+        # and drop a number they cannot show (the commonest fabrication).
         refs = ", ".join(draft.evidence) if draft.evidence else "(none)"
+        feedback = prompts.render("unsupported", refs=refs)
+        if numbers and found.evidence:
+            feedback = f"Your evidence does not contain {', '.join(numbers)}. " + feedback
         retry = [
             *messages,
             {"role": "assistant", "content": done.raw[:4000]},
-            {"role": "user", "content": prompts.render("unsupported", refs=refs)},
+            {"role": "user", "content": feedback},
         ]
         done = await cl.acomplete(retry, draft_type, max_tokens=ANSWER_MAX_TOKENS, use_cache=cache, on_delta=on_delta)
         completions.append(done)
         draft = done.value
-        found = resolve_refs(art, draft.evidence, chunks=chunks, allowed_sentences=allowed)
+        found = _verified(art, draft, chunks, allowed)
+        if _unsupported_numbers(draft, found.evidence, q):
+            log.info("the answer's numbers are not in its evidence; reporting not_in_article")
+            found.evidence = []
     if found.rejected:
         log.info("dropped evidence that is not in the article: %s", found.rejected)
-    # A sentence that gives orders to an AI is a planted instruction, not a source for an answer.
     planted = [s.text for s in art.sentences if instruction_like(s.text)]
-    found.evidence = [e for e in found.evidence if not instruction_like(e.quote)]
     answered = draft.status == "answered" and bool(draft.answer and draft.answer.strip()) and bool(found.evidence)
     if draft.status == "answered" and not answered:
         log.info("answer had no verifiable evidence; reporting not_in_article")
     evidence = found.evidence if answered else []
     answer = draft.answer.strip() if answered else None
     unsupported = unsupported_terms(answer, evidence)
-    # A name or number the article never mentions cannot come from the article: the model filled a
-    # gap from its own knowledge (the classic answer to an unanswerable question).
-    foreign = [t for t in unsupported if normalise(t).replace(",", "") not in _lower_text(art)]
+    foreign = _foreign(draft, art) if answered else []
     if foreign:
         log.info("answer names %s, which the article never mentions; reporting not_in_article", foreign)
         answered, answer, evidence, unsupported = False, None, [], []
@@ -179,6 +183,34 @@ async def aask(
         unsupported=unsupported,
         **_meta(completions),
     )
+
+
+def _verified(art: Article, draft: Any, chunks: list[Chunk] | None, allowed: set[int] | None) -> Any:
+    found = resolve_refs(art, draft.evidence, chunks=chunks, allowed_sentences=allowed)
+    # A sentence that gives orders to an AI is a planted instruction, not a source for an answer.
+    found.evidence = [e for e in found.evidence if not instruction_like(e.quote)]
+    return found
+
+
+def _foreign(draft: Any, art: Article) -> list[str]:
+    """Names and numbers in the answer that the article never mentions.
+
+    They cannot come from the article: the model filled a gap from its own knowledge (the classic
+    answer to an unanswerable question), so no re-ask can make the answer grounded.
+    """
+    if draft.status != "answered" or not draft.answer:
+        return []
+    text = _lower_text(art)
+    return [t for t in unsupported_terms(draft.answer, []) if normalise(t).replace(",", "") not in text]
+
+
+def _unsupported_numbers(draft: Any, evidence: list[Evidence], question: str) -> list[str]:
+    """Numbers in the answer that neither its evidence nor the question contains."""
+    if draft.status != "answered" or not draft.answer or not evidence:
+        return []
+    asked = normalise(question).replace(",", "")
+    terms = unsupported_terms(draft.answer, evidence)
+    return [t for t in terms if t[:1].isdigit() and normalise(t).replace(",", "") not in asked]
 
 
 @functools.lru_cache(maxsize=8)

@@ -112,3 +112,21 @@ def test_pipeline_never_returns_unverified_evidence(refs: list[str], status: str
         assert result.evidence and result.answer
     else:
         assert result.answer is None and result.evidence == []
+
+
+def test_a_number_missing_from_the_evidence_is_reasked_then_refused() -> None:
+    from newsqa.testing import ScriptedTransport
+
+    # 20,000 stands in the article, but not in the sentence cited for it.
+    made_up = {"evidence": ["S3"], "status": "answered", "answer": "The plan asked for 20,000 troops"}
+    t = ScriptedTransport([made_up, made_up])
+    a = newsqa.ask(art(), "How many troops?", client=newsqa.ModelClient(transport=t, cache=False))
+    assert a.status == "not_in_article" and len(t.requests) == 2
+    assert "20,000" in t.requests[1]["messages"][-1]["content"]
+    fixed = {"evidence": ["S1"], "status": "answered", "answer": "20,000 National Guard troops"}
+    t = ScriptedTransport([made_up, fixed])
+    a = newsqa.ask(art(), "How many troops?", client=newsqa.ModelClient(transport=t, cache=False))
+    assert a.status == "answered" and a.answer == "20,000 National Guard troops"
+    foreign = {"evidence": ["S1"], "status": "answered", "answer": "DHS asked for 50,000 troops"}
+    t = ScriptedTransport([foreign])  # a number the article never mentions: refused without a re-ask
+    assert newsqa.ask(art(), "How many?", client=newsqa.ModelClient(transport=t, cache=False)).answer is None
