@@ -156,15 +156,20 @@ def main() -> None:
                     f"{name:8s} {q['id']:7s} {'ok ' if ok else 'BAD'} {r['seconds']:5.1f}s {str(r['answer'])[:70]!r}",
                     flush=True,
                 )
+        # A long run reports as it goes: the table always covers the articles done so far.
+        done = len({r["id"].split("-")[0] for r in rows})
+        write_table(rows, done, partial=done < len(by_article))
     out.close()
-    write_table(rows, len(by_article))
 
 
-def write_table(rows: list[dict[str, Any]], n_articles: int) -> None:
+def write_table(rows: list[dict[str, Any]], n_articles: int, *, partial: bool = False) -> None:
+    ids = ", ".join(sorted({r["id"].split("-")[0] for r in rows}))
+    note = " **Partial run: it was stopped before the other articles.**" if partial else ""
     lines = [
         "# Accuracy on the dev set\n",
-        f"`python benchmarks/accuracy.py` — {n_articles} articles, {len({r['id'] for r in rows})} questions "
-        "(fixtures/eval), embedded model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M) for both systems, same run.\n",
+        f"`{' '.join(['python', 'benchmarks/accuracy.py', *sys.argv[1:]])}` — {n_articles} articles ({ids}), "
+        f"{len({r['id'] for r in rows})} questions (fixtures/eval), embedded model (Qwen2.5-Coder-1.5B-Instruct "
+        f"Q4_K_M) for both systems, same run.{note}\n",
         "| system | answer accuracy (containment) | answer token F1 | unanswerable accuracy | fabricated evidence | tokens / question | seconds / question |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
