@@ -61,7 +61,57 @@ def cli(question: str, cache: Path) -> tuple[float, dict]:
     return time.perf_counter() - t0, json.loads(r.stdout)
 
 
+def server_vs_inprocess() -> None:
+    """Start-up of a managed llama_cpp.server (until /v1/models answers) vs loading the model in process."""
+    import socket
+
+    import httpx2
+
+    model = assemble_model()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--n_ctx", "8192", "--n_threads",
+         str(os.cpu_count() or 2), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        while True:
+            try:
+                if httpx2.get(f"http://127.0.0.1:{port}/v1/models", timeout=1).status_code == 200:
+                    break
+            except httpx2.HTTPError:
+                time.sleep(0.05)
+        server = time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    t0 = time.perf_counter()
+    code = f"import llama_cpp; llama_cpp.Llama(model_path={str(model)!r}, n_ctx=8192, n_threads={os.cpu_count() or 2}, verbose=False)"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    inproc = time.perf_counter() - t0
+    text = (
+        "\n## Why in-process\n\n`python benchmarks/embedded.py --server`\n\n"
+        "| start-up | seconds |\n|---|---:|\n"
+        f"| managed `llama_cpp.server` subprocess, until `/v1/models` answers | {server:.2f} |\n"
+        f"| in-process model load (new interpreter, import included) | {inproc:.2f} |\n\n"
+        "Reading and generation cost the same in both (the same llama.cpp build); the server adds start-up,\n"
+        "a second process to supervise and a port, and only helps follow-ups across processes if it stays\n"
+        "resident. The in-process model with its article state saved to disk gets that benefit without a\n"
+        "resident process (the cross-process follow-up row above).\n"
+    )
+    md = OUT / "embedded.md"
+    body = md.read_text().split("\n## Why in-process")[0] if md.exists() else ""
+    md.write_text(body.rstrip("\n") + "\n" + text)
+    print(text)
+
+
 def main() -> None:
+    if "--server" in sys.argv:
+        server_vs_inprocess()
+        return
     results: dict[str, object] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "python": platform.python_version(),

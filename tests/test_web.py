@@ -134,3 +134,19 @@ def test_guards(server: str) -> None:
 def test_empty_page() -> None:
     with pytest.raises(newsqa.EmptyArticleError):
         article_from_html("<html><head><script>var x = 1;</script></head><body></body></html>")
+
+
+def test_cli_reads_html_files_and_urls(server: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from newsqa.cli import main
+
+    page = EXPECTED[2]
+    name = page["file"].split("/")[1]
+    env = {"NEWSQA_REPLAY_DIR": str(tmp_path), "NEWSQA_CACHE_DIR": str(tmp_path)}  # nothing recorded: shows the request
+    for source in (str(HTML / name), f"{server}/page/{name}"):
+        r = CliRunner(env=env).invoke(main, ["summarize", source, "--allow-private"])
+        assert r.exit_code == 3, r.output
+        assert "no recorded exchange" in r.output
+        assert "Several thousand teachers" in r.output  # the page's main text, not its HTML, reached the model
+        assert "<div" not in r.output
