@@ -98,10 +98,12 @@ class ReplayTransport(ThreadedTransport):
         key = exchange_key(request.method, _path(request), body)
         path = self._exchanges().get(key)
         if path is None:
-            summary = json.dumps(_normalise_body(body))[:300]
+            parsed = _normalise_body(body)
+            messages = parsed.get("messages") or [parsed]
+            summary = json.dumps(messages[-1], ensure_ascii=False)[:300]  # the part that differs: the task
             raise ReplayError(
                 f"no recorded exchange {key} for {request.method} {_path(request)} in {self.directory}; "
-                f"record it with NEWSQA_RECORD_DIR (request: {summary}...)"
+                f"record it with NEWSQA_RECORD_DIR (last message: {summary}...)"
             )
         self.played.append(key)
         if self.latency:
