@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from .api import aask, aextract, ask, astream, asummarize, default_client, extract, summarize
+from .api import aask, aextract, ask, asummarize, default_client, extract, summarize
 from .article import Article, Span
 from .cache import Cache, CacheStats
 from .chunking import Chunk, chunk_article
@@ -33,6 +33,7 @@ from .errors import (
 )
 from .schemas import Action, Answer, Entities, Evidence, KeyPoint, Summary, Usage
 from .session import Session
+from .streaming import astream
 from .web import article_from_html, fetch_article
 
 __version__ = "0.1.0"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .article import Article, Span
+from .article import Article
 from .tokens import Tokenizer, get_tokenizer
 
 __all__ = ["Chunk", "chunk_article", "chunk_text"]
@@ -109,7 +109,3 @@ def _fit(text: str, s: int, end: int, max_tokens: int, tok: Tokenizer) -> int:
             hi = mid - 1
     space = text.rfind(" ", s + 1, lo)
     return space + 1 if space > s + (lo - s) // 2 else lo
-
-
-def sentence_spans(article: Article, indices: range) -> list[Span]:
-    return [article.sentences[i] for i in indices]

@@ -29,7 +29,7 @@ def test_async_stream(sample: newsqa.Article) -> None:
 
     async def main() -> list[object]:
         async with newsqa.ModelClient(transport=t, cache=False) as client:
-            return [x async for x in newsqa.api.astream(sample, "Who asked?", client=client)]
+            return [x async for x in newsqa.astream(sample, "Who asked?", client=client)]
 
     items = asyncio.run(main())
     assert "".join(x for x in items if isinstance(x, str)) == REPLY["answer"]
