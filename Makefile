@@ -21,7 +21,7 @@ fast:
 	$(PY) -m pytest -m "not local_model" -q
 
 lint:
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy newsqa
 
 fixtures:
 	$(PY) scripts/record_fixtures.py

@@ -277,8 +277,8 @@ async def asummarize(
                 rec = f" of {act.recipient}" if act.recipient else ""
                 notes.append((f"{act.actor} {act.action} {act.object}{rec}.", ev))
     done, completions, final_notes = await _reduce(cl, notes, draft_type, budget, cache)
-    resolve = _note_resolver(final_notes)
-    summary = _public(Summary, done.value, resolve, drop_unsupported=True, meta=_meta([*parts, *completions]))
+    from_notes = _note_resolver(final_notes)
+    summary = _public(Summary, done.value, from_notes, drop_unsupported=True, meta=_meta([*parts, *completions]))
     return _ground_entities(summary, art)
 
 

@@ -48,6 +48,7 @@ __all__ = ["EMBEDDED_MODEL", "Completion", "ModelClient", "ResponseFormat"]
 log = logging.getLogger("newsqa")
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
 ResponseFormat = Literal["auto", "json_schema", "json_object", "prompt"]
 EMBEDDED_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 EMBEDDED_URL = "http://embedded.newsqa.invalid/v1"
@@ -150,7 +151,7 @@ class ModelClient:
             self._api_key = "embedded"  # the openai client needs some key; nothing checks it
             self.gguf = gguf or env.get("NEWSQA_GGUF") or None
             self.model = self.model or EMBEDDED_MODEL
-            self.n_ctx = n_ctx or int(env.get("NEWSQA_N_CTX", "8192"))
+            self.n_ctx: int | None = n_ctx or int(env.get("NEWSQA_N_CTX", "8192"))
         else:
             self.base_url = base_url or "https://api.openai.com/v1"
             host = urlsplit(self.base_url).hostname or ""
@@ -277,9 +278,8 @@ class ModelClient:
 
             from .testing import RecordingTransport
 
-            transport = RecordingTransport(
-                transport or httpx2.HTTPTransport(), env["NEWSQA_RECORD_DIR"], close_inner=transport is None
-            )
+            inner = transport if isinstance(transport, httpx2.BaseTransport) else httpx2.HTTPTransport()
+            transport = RecordingTransport(inner, env["NEWSQA_RECORD_DIR"], close_inner=inner is not transport)
         return transport
 
     def _openai(self) -> AsyncOpenAI:
@@ -603,7 +603,7 @@ def _format_refused(exc: Exception) -> bool:
 _LIVE: weakref.WeakSet[ModelClient] = weakref.WeakSet()
 
 
-async def _closing(coro: Awaitable[T]) -> T:
+async def _closing(coro: Awaitable[R]) -> R:
     """Await ``coro``, then close the connections any client opened on this (temporary) loop."""
     try:
         return await coro
@@ -612,7 +612,7 @@ async def _closing(coro: Awaitable[T]) -> T:
             await client.aclose()
 
 
-def run_sync(coro: Awaitable[T]) -> T:
+def run_sync(coro: Awaitable[R]) -> R:
     """Run a coroutine from sync code, even when the caller already runs an event loop (notebooks)."""
     try:
         asyncio.get_running_loop()

@@ -19,7 +19,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -342,7 +342,7 @@ class LocalModelTransport(ThreadedTransport):
         out["model"] = body.get("model") or out.get("model")
         return httpx2.Response(200, json=out)
 
-    def _stream(self, kwargs: dict[str, Any], model: str | None) -> Iterator[bytes]:
+    def _stream(self, kwargs: dict[str, Any], model: str | None) -> Generator[bytes, None, None]:
         """Server-sent events in the OpenAI format, holding the model for the whole generation."""
         with self._lock:
             llama = self._load()
@@ -461,7 +461,7 @@ class LocalModelTransport(ThreadedTransport):
 
 class _EventStream(httpx2.SyncByteStream):
     def __init__(self, transport: LocalModelTransport, kwargs: dict[str, Any], model: str | None) -> None:
-        self._gen = transport._stream(kwargs, model)
+        self._gen: Generator[bytes, None, None] = transport._stream(kwargs, model)
 
     def __iter__(self) -> Iterator[bytes]:
         yield from self._gen

@@ -15,6 +15,7 @@ import typing
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.config import JsonDict
 
 __all__ = [
     "Action",
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 # Fields with this marker are filled by newsqa, never by the model.
-_META = {"newsqa_meta": True}
+_META: JsonDict = {"newsqa_meta": True}
 MAX_REFS = 3
 
 
@@ -144,14 +145,15 @@ def draft_model(model: type[BaseModel]) -> type[BaseModel]:
             continue
         ann = _draft_annotation(field.annotation)
         if field.metadata:
-            ann = Annotated[(ann, *field.metadata)]
+            params = (ann, *field.metadata)
+            ann = Annotated[params]
         if is_evidence_list(field.annotation):
             fields[name] = (ann, Field(description=_REF_DESCRIPTION, max_length=MAX_REFS))
         else:
             # Every draft field is required: small models follow "required" more reliably than
             # defaults, and OpenAI's strict schemas demand it anyway.
             fields[name] = (ann, Field(description=field.description))
-    draft = create_model(  # type: ignore[call-overload]
+    draft = create_model(
         model.__name__,
         __doc__=model.__doc__,
         __config__=ConfigDict(extra="ignore"),
@@ -171,7 +173,8 @@ def _draft_annotation(ann: Any) -> Any:
         return functools.reduce(lambda a, b: a | b, args)
     if origin is Annotated:
         inner, *meta = get_args(ann)
-        return Annotated[(_draft_annotation(inner), *meta)]
+        params = (_draft_annotation(inner), *meta)
+        return Annotated[params]
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         return draft_model(ann)
     return ann

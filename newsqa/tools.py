@@ -90,7 +90,8 @@ def run_tool(
     )
     article = load_article(args.article, allow_private=allow_private)  # type: ignore[attr-defined]
     if isinstance(args, AskArticle):
-        return ask(article, args.question, client=client)
+        answer: Answer = ask(article, args.question, client=client)
+        return answer
     return summarize(article, client=client)
 
 
