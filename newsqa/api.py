@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,7 +26,7 @@ from .evidence import resolve_refs, unsupported_terms
 from .injection import echoes, instruction_like
 from .retrieval import rank_chunks
 from .schemas import Answer, Entities, Evidence, Summary, Usage, draft_model, is_evidence_list
-from .text import normalise
+from .text import STOPWORDS, normalise
 
 __all__ = ["aask", "aextract", "ask", "asummarize", "default_client", "extract", "summarize"]
 
@@ -139,7 +140,7 @@ async def aask(
     completions = [done]
     draft: Any = done.value
     found = _verified(art, draft, chunks, allowed)
-    numbers = _unsupported_numbers(draft, found.evidence, q)
+    numbers = _repair_numbers(art, draft, found, q, allowed, chunks)
     if draft.status == "answered" and draft.answer and (not found.evidence or numbers) and not _foreign(draft, art):
         # Once more, with the reason: models usually cite correctly when told their citation failed,
         # and drop a number they cannot show (the commonest fabrication).
@@ -156,7 +157,7 @@ async def aask(
         completions.append(done)
         draft = done.value
         found = _verified(art, draft, chunks, allowed)
-        if _unsupported_numbers(draft, found.evidence, q):
+        if _repair_numbers(art, draft, found, q, allowed, chunks):
             log.info("the answer's numbers are not in its evidence; reporting not_in_article")
             found.evidence = []
     if found.rejected:
@@ -190,6 +191,35 @@ def _verified(art: Article, draft: Any, chunks: list[Chunk] | None, allowed: set
     # A sentence that gives orders to an AI is a planted instruction, not a source for an answer.
     found.evidence = [e for e in found.evidence if not instruction_like(e.quote)]
     return found
+
+
+def _repair_numbers(
+    art: Article, draft: Any, found: Any, question: str, allowed: set[int] | None, chunks: list[Chunk] | None
+) -> list[str]:
+    """Numbers the answer states but its evidence lacks, after looking for the sentence that states them.
+
+    Small models often cite a neighbouring sentence. A sentence the model was shown that contains
+    every missing number and shares at least two content words with the answer is added as evidence;
+    whatever is still missing is returned.
+    """
+    numbers = _unsupported_numbers(draft, found.evidence, question)
+    if not numbers:
+        return []
+    wanted = [normalise(n).replace(",", "") for n in numbers]
+    words = {w for w in re.findall(r"[a-z]{4,}", normalise(draft.answer)) if w not in STOPWORDS}
+    best: tuple[int, int] | None = None
+    for k, s in enumerate(art.sentences):
+        if (allowed is not None and k not in allowed) or instruction_like(s.text):
+            continue
+        text = normalise(s.text).replace(",", "")
+        if all(n in text for n in wanted):
+            overlap = len(words & set(re.findall(r"[a-z]{4,}", text)))
+            if overlap >= 2 and (best is None or overlap > best[0]):
+                best = (overlap, k)
+    if best is None:
+        return numbers
+    found.evidence.extend(resolve_refs(art, [f"S{best[1] + 1}"], chunks=chunks).evidence)
+    return _unsupported_numbers(draft, found.evidence, question)
 
 
 def _foreign(draft: Any, art: Article) -> list[str]:

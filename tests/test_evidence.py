@@ -130,3 +130,15 @@ def test_a_number_missing_from_the_evidence_is_reasked_then_refused() -> None:
     foreign = {"evidence": ["S1"], "status": "answered", "answer": "DHS asked for 50,000 troops"}
     t = ScriptedTransport([foreign])  # a number the article never mentions: refused without a re-ask
     assert newsqa.ask(art(), "How many?", client=newsqa.ModelClient(transport=t, cache=False)).answer is None
+
+
+def test_a_number_in_a_neighbouring_sentence_is_found_without_a_reask() -> None:
+    from newsqa.testing import ScriptedTransport
+
+    # The model cites S3 but the number stands in S2, which shares words with the answer.
+    reply = {"evidence": ["S3"], "status": "answered", "answer": "DHS requested 20,000 National Guard members"}
+    t = ScriptedTransport([reply])
+    a = newsqa.ask(art(), "What did DHS request?", client=newsqa.ModelClient(transport=t, cache=False))
+    assert a.status == "answered" and len(t.requests) == 1
+    assert any("20,000 National Guard members" in e.quote for e in a.evidence)
+    assert all(art().text[e.start : e.end] == e.quote for e in a.evidence)
