@@ -199,14 +199,17 @@ def _repair_numbers(
     """Numbers the answer states but its evidence lacks, after looking for the sentence that states them.
 
     Small models often cite a neighbouring sentence. A sentence the model was shown that contains
-    every missing number and shares at least two content words with the answer is added as evidence;
+    every missing number and shares at least two content words with the answer or the question is
+    added as evidence;
     whatever is still missing is returned.
     """
     numbers = _unsupported_numbers(draft, found.evidence, question)
     if not numbers:
         return []
     wanted = [normalise(n).replace(",", "") for n in numbers]
-    words = {w for w in re.findall(r"[a-z]{4,}", normalise(draft.answer)) if w not in STOPWORDS}
+    # Content words of the answer and the question: a bare "March 31, 2008" has only the question's.
+    context = normalise(f"{draft.answer} {question}")
+    words = {w for w in re.findall(r"[a-z]{4,}", context) if w not in STOPWORDS}
     best: tuple[int, int] | None = None
     for k, s in enumerate(art.sentences):
         if (allowed is not None and k not in allowed) or instruction_like(s.text):
