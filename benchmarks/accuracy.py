@@ -190,7 +190,7 @@ def write_table(rows: list[dict[str, Any]], n_articles: int, *, partial: bool = 
         f"`{' '.join(['python', 'benchmarks/accuracy.py', *sys.argv[1:]])}` — {n_articles} articles ({ids}), "
         f"{len({r['id'] for r in rows})} questions (fixtures/eval), embedded model (Qwen2.5-Coder-1.5B-Instruct "
         f"Q4_K_M) for both systems, same run.{note}\n",
-        "| system | answer accuracy (containment) | answer token F1 | unanswerable accuracy | fabricated evidence | tokens / question | seconds / question |",
+        "| system | answer accuracy | answer token F1 | unanswerable accuracy | fabricated evidence | tokens / question | seconds / question |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name in dict.fromkeys(r["system"] for r in rows):
