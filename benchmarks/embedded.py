@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 import newsqa  # noqa: E402
 from newsqa import prompts  # noqa: E402
 from newsqa.api import ANSWER_MAX_TOKENS  # noqa: E402
-from newsqa.local import assemble_model, local_transport  # noqa: E402
+from newsqa.local import assemble_model, local_transport, share_model  # noqa: E402
 from newsqa.schemas import Answer, draft_model  # noqa: E402
 
 SAMPLE = ROOT / "fixtures" / "articles" / "dhs-national-guard.txt"
@@ -40,13 +40,7 @@ OUT = Path(__file__).resolve().parent
 def fresh_cache() -> Path:
     """A cache directory holding the verified model file but no responses and no saved model state."""
     d = Path(tempfile.mkdtemp(prefix="newsqa-bench-"))
-    real = assemble_model()
-    (d / "models").mkdir()
-    for name in (real.name, real.with_suffix(".verified").name):
-        try:
-            os.link(real.parent / name, d / "models" / name)
-        except OSError:  # another file system: a symlink does as well
-            os.symlink(real.parent / name, d / "models" / name)
+    share_model(d)
     return d
 
 
@@ -76,9 +70,23 @@ def server_vs_inprocess() -> None:
         port = s.getsockname()[1]
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--n_ctx", "8192", "--n_threads",
-         str(os.cpu_count() or 2), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--n_ctx",
+            "8192",
+            "--n_threads",
+            str(os.cpu_count() or 2),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         while True:

@@ -38,6 +38,7 @@ __all__ = [
     "assemble_model",
     "local_transport",
     "model_path",
+    "share_model",
 ]
 
 log = logging.getLogger("newsqa")
@@ -142,6 +143,22 @@ def assemble_model(target: Path | None = None, *, progress: bool = True) -> Path
         st = path.stat()
         _marker(path).write_text(json.dumps({"sha256": MODEL_SHA256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
         return path
+
+
+def share_model(cache_dir: Path) -> Path:
+    """Give another cache directory the verified model without a copy (a hard link, else a symlink)."""
+    real = assemble_model()
+    target = Path(cache_dir) / "models"
+    target.mkdir(parents=True, exist_ok=True)
+    for src in (real, _marker(real)):
+        dst = target / src.name
+        if dst.exists():
+            continue
+        try:
+            os.link(src, dst)
+        except OSError:  # another file system
+            os.symlink(src, dst)
+    return target / real.name
 
 
 class _progress:

@@ -24,16 +24,10 @@ pytestmark = pytest.mark.local_model
 @pytest.fixture(scope="module")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Shared by the module so the model file is assembled once; the KV state starts empty.
-    from newsqa.local import assemble_model
+    from newsqa.local import share_model
 
     d = tmp_path_factory.mktemp("smoke-cache")
-    (d / "models").mkdir()
-    real = assemble_model()
-    for name in (real.name, real.with_suffix(".verified").name):
-        try:
-            os.link(real.parent / name, d / "models" / name)
-        except OSError:  # another file system: a symlink does as well
-            os.symlink(real.parent / name, d / "models" / name)
+    share_model(d)
     return d
 
 
