@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 import newsqa  # noqa: E402
 from newsqa import prompts  # noqa: E402
 from newsqa.api import ANSWER_MAX_TOKENS  # noqa: E402
-from newsqa.local import assemble_model, local_transport, share_model  # noqa: E402
+from newsqa.local import assemble_model, llama_server, local_transport, share_model  # noqa: E402
 from newsqa.schemas import Answer, draft_model  # noqa: E402
 
 SAMPLE = ROOT / "fixtures" / "articles" / "dhs-national-guard.txt"
@@ -60,45 +60,10 @@ def cli(question: str, cache: Path) -> tuple[float, dict]:
 
 def server_vs_inprocess() -> None:
     """Start-up of a managed llama_cpp.server (until /v1/models answers) vs loading the model in process."""
-    import socket
-
-    import httpx2
-
     model = assemble_model()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(model),
-            "--n_ctx",
-            "8192",
-            "--n_threads",
-            str(os.cpu_count() or 2),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        while True:
-            try:
-                if httpx2.get(f"http://127.0.0.1:{port}/v1/models", timeout=1).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                time.sleep(0.05)
+    with llama_server(model):
         server = time.perf_counter() - t0
-    finally:
-        proc.terminate()
-        proc.wait(10)
     t0 = time.perf_counter()
     code = f"import llama_cpp; llama_cpp.Llama(model_path={str(model)!r}, n_ctx=8192, n_threads={os.cpu_count() or 2}, verbose=False)"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -10,13 +10,8 @@ here fails loudly.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
@@ -26,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import newsqa  # noqa: E402
 from newsqa.client import EMBEDDED_MODEL  # noqa: E402
-from newsqa.local import assemble_model  # noqa: E402
+from newsqa.local import llama_server  # noqa: E402
 from newsqa.session import Session  # noqa: E402
 from newsqa.testing import RecordingTransport  # noqa: E402
 
@@ -39,55 +34,6 @@ QUESTIONS = [
     "What is DHS offering people who leave voluntarily?",
     "What did the Governor of Texas say?",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def llama_server() -> Iterator[str]:
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(assemble_model()),
-        "--model_alias",
-        EMBEDDED_MODEL,
-        "--n_ctx",
-        "8192",
-        "--n_threads",
-        str(os.cpu_count() or 2),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited with {proc.returncode}")
-            try:
-                if httpx2.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("llama_cpp.server did not become ready")
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def client(base: str) -> newsqa.ModelClient:
@@ -123,7 +69,7 @@ def scenarios(c: newsqa.ModelClient) -> None:
 
 def main() -> None:
     EXCHANGES.mkdir(parents=True, exist_ok=True)
-    with llama_server() as base:
+    with llama_server(alias=EMBEDDED_MODEL) as base:
         scenarios(client(base))
 
 
