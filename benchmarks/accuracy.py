@@ -68,8 +68,24 @@ def correct(pred: str | None, answers: list[str]) -> tuple[bool, float]:
     return contained or best >= 0.8, best
 
 
+def _fitting(client: newsqa.ModelClient, text: str, room: int) -> str:
+    """The longest head of ``text`` within ``room`` tokens: what a naive chain sends when an article overflows."""
+    tok = client.tokenizer
+    if tok.count(text) <= room:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if tok.count(text[:mid]) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo]
+
+
 def baseline(client: newsqa.ModelClient, article: newsqa.Article, question: str) -> dict[str, Any]:
-    from openai import AsyncOpenAI  # noqa: F401  (the same client stack newsqa uses)
+    # The whole article if it fits the window, else its head (room for the instructions and 200 tokens).
+    text = _fitting(client, article.text, client.context_window - 200 - 150)
 
     async def call() -> Any:
         oa = client._openai()
@@ -77,7 +93,7 @@ def baseline(client: newsqa.ModelClient, article: newsqa.Article, question: str)
             model=client.model,
             temperature=0.0,
             max_tokens=200,
-            messages=[{"role": "user", "content": BASELINE_PROMPT.format(article=article.text, question=question)}],
+            messages=[{"role": "user", "content": BASELINE_PROMPT.format(article=text, question=question)}],
         )
 
     r = run_sync(call())

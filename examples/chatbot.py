@@ -4,7 +4,7 @@
     python examples/chatbot.py https://example.org/news/story.html
     echo "What was requested?" | python examples/chatbot.py story.txt     # one question per line
 
-Type questions; follow-ups may refer to earlier answers ("Who made it?"). "/summary" prints a
+Type questions; follow-ups may refer to earlier answers ("Who is reviewing it?"). "/summary" prints a
 summary, "/quit" (or end of input) leaves. Set OPENAI_BASE_URL / OPENAI_API_KEY to use an API instead.
 """
 

@@ -40,6 +40,16 @@ SUMMARY_MAX_TOKENS = 1200
 PROMPT_OVERHEAD = 700
 # cl100k and the models' own tokenizers disagree by a few percent on news prose; stay clear of the edge.
 TOKEN_MARGIN = 1.15
+# A question about a long article is answered from the best passages, not from as much text as fits:
+# the answer stands in a few sentences, distractors mislead small models, and every token read costs
+# (on 2 CPU cores, 1,500 tokens take the embedded model ~75 s to read; 6,000 take ~5 min).
+ASK_CONTEXT_TOKENS = 1500
+# ... but an article of ordinary news length is read whole: cutting it would cost more accuracy than tokens.
+WHOLE_ARTICLE_TOKENS = 4000
+RETRIEVAL_CHUNK_TOKENS = 250
+# Summaries of long articles read the article in parts of up to this many tokens (or the budget, if
+# smaller): fewer, larger parts mean fewer calls, less repeated prompt and fewer notes to combine.
+SUMMARY_CHUNK_TOKENS = 3000
 
 _default: ModelClient | None = None
 _default_lock = threading.Lock()
@@ -77,19 +87,23 @@ def _fits(article: Article, client: ModelClient, budget: int) -> bool:
     return client.tokenizer.count(article.text) + 4 * len(article.sentences) <= budget
 
 
-def _chunks(article: Article, client: ModelClient, budget: int) -> list[Chunk]:
-    size = max(200, min(1200, budget // 3))
+def _chunks(article: Article, client: ModelClient, budget: int, size: int = SUMMARY_CHUNK_TOKENS) -> list[Chunk]:
+    size = max(200, min(size, budget))
     return chunk_article(article, max_tokens=size, overlap_tokens=size // 8, tokenizer=client.tokenizer)
 
 
 def _select_sentences(
-    article: Article, client: ModelClient, query: str, max_tokens: int
+    article: Article, client: ModelClient, query: str, max_tokens: int, limit: int | None = None
 ) -> tuple[list[int] | None, list[Chunk] | None]:
-    """All sentences if the article fits; else those of the best-ranked chunks that fit the budget."""
+    """All sentences if the article fits; else those of the best-ranked passages, up to ``limit`` tokens.
+
+    With a ``limit``, "fits" also means no longer than WHOLE_ARTICLE_TOKENS.
+    """
     budget = _budget(client, max_tokens)
-    if _fits(article, client, budget):
+    if _fits(article, client, min(budget, WHOLE_ARTICLE_TOKENS) if limit else budget):
         return None, None
-    chunks = _chunks(article, client, budget)
+    chunks = _chunks(article, client, budget, RETRIEVAL_CHUNK_TOKENS)
+    budget = min(budget, limit or budget)
     picked: set[int] = set()
     used = 0
     for _score, chunk in rank_chunks(chunks, query):
@@ -126,7 +140,8 @@ async def aask(
     art = _article(article)
     q = _check_question(question)
     cl = client or default_client()
-    ids, chunks = _select_sentences(art, cl, q + " " + " ".join(h[0] for h in history), ANSWER_MAX_TOKENS)
+    query = q + " " + " ".join(h[0] for h in history)
+    ids, chunks = _select_sentences(art, cl, query, ANSWER_MAX_TOKENS, ASK_CONTEXT_TOKENS)
     allowed = set(ids) if ids is not None else None
     task = prompts.render("ask", question=prompts.defang(q))
     if history:

@@ -350,10 +350,14 @@ def _lead(text: str, s: int, e: int) -> int:
     return len(piece) - len(piece.lstrip())
 
 
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+
+
 def _is_abbreviation(seg: str, dot: int) -> bool:
     if seg[dot] != ".":
         return False
-    m = re.search(r"([A-Za-z][A-Za-z.]*)$", seg[:dot])
+    # Only the word before the dot matters; a bounded window keeps this linear in long paragraphs.
+    m = _WORD_BEFORE.search(seg, max(0, dot - 40), dot)
     if not m:
         return False
     word = m.group(1)

@@ -12,7 +12,11 @@ __all__ = ["Chunk", "chunk_article", "chunk_text"]
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """``text == article.text[start:end]``; ``sentences`` are indices into ``article.sentences``."""
+    """``text == article.text[start:end]``; ``sentences`` are indices into ``article.sentences``.
+
+    ``token_count`` is the sum of the sentences' counts: never below counting ``text`` at once, and
+    at most about one token per sentence above it.
+    """
 
     id: str
     text: str
@@ -49,10 +53,11 @@ def chunk_article(
 
     chunks: list[Chunk] = []
 
-    def emit(first: int, last: int, start: int, end: int) -> None:
+    def emit(first: int, last: int, start: int, end: int, count: int | None = None) -> None:
         end = start + len(text[start:end].rstrip())
         body = text[start:end]
-        chunks.append(Chunk(f"c{len(chunks)}", body, start, end, tok.count(body), range(first, last + 1)))
+        n = tok.count(body) if count is None else count
+        chunks.append(Chunk(f"c{len(chunks)}", body, start, end, n, range(first, last + 1)))
 
     i = 0
     while i < len(sents):
@@ -65,7 +70,9 @@ def chunk_article(
         while j < len(sents) and counts[j] <= max_tokens and total + counts[j] <= max_tokens:
             total += counts[j]
             j += 1
-        emit(i, j - 1, bounds[i][0], bounds[j - 1][1])
+        # The sentences' own counts add up to at least the chunk's (BPE never merges across the
+        # whitespace after a sentence end), so the sum is a safe budget without encoding it again.
+        emit(i, j - 1, bounds[i][0], bounds[j - 1][1], total)
         if j >= len(sents):
             break
         # Step back over whole sentences for the overlap, but always move forward.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
 import logging
 import os
@@ -104,6 +105,27 @@ def _short_error(exc: Exception) -> str:
         parts = [f"{'.'.join(str(p) for p in e['loc']) or 'reply'}: {e['msg']}" for e in errs[:5]]
         return "; ".join(parts)
     return str(exc)[:300]
+
+
+@functools.lru_cache(maxsize=1)
+def _ssl_context() -> Any:
+    # Loading the CA bundle takes ~60 ms; every client of the process (one per event loop) shares it.
+    import httpcore2
+
+    return httpcore2.default_ssl_context()
+
+
+# Schemas are built once per draft type; callers treat the result as read-only.
+@functools.lru_cache(maxsize=64)
+def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    return schema.model_json_schema()
+
+
+@functools.lru_cache(maxsize=64)
+def _strict_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    from openai.lib._pydantic import to_strict_json_schema
+
+    return to_strict_json_schema(schema)
 
 
 class ModelClient:
@@ -290,11 +312,14 @@ class ModelClient:
                 from openai import AsyncOpenAI
 
                 transport = self._make_transport()
-                http_client = None
                 if transport is not None:
                     import httpx2
 
                     http_client = httpx2.AsyncClient(transport=transport, timeout=self.timeout)
+                else:
+                    from openai import DefaultAsyncHttpxClient
+
+                    http_client = DefaultAsyncHttpxClient(verify=_ssl_context(), timeout=self.timeout)
                 client = AsyncOpenAI(
                     base_url=self.base_url,
                     api_key=self._api_key,
@@ -312,7 +337,7 @@ class ModelClient:
                 "endpoint": self.identity,
                 "model": self.model,
                 "messages": messages,
-                "schema": schema.model_json_schema(),
+                "schema": _json_schema(schema),
                 "sampling": {
                     "temperature": self.temperature,
                     "top_p": self.top_p,
@@ -411,16 +436,14 @@ class ModelClient:
             kwargs["seed"] = self.seed
         msgs = [dict(m) for m in convo]
         if fmt == "json_schema":
-            from openai.lib._pydantic import to_strict_json_schema
-
             kwargs["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": schema.__name__, "schema": to_strict_json_schema(schema), "strict": True},
+                "json_schema": {"name": schema.__name__, "schema": _strict_schema(schema), "strict": True},
             }
         elif fmt == "json_object":
-            kwargs["response_format"] = {"type": "json_object", "schema": schema.model_json_schema()}
+            kwargs["response_format"] = {"type": "json_object", "schema": _json_schema(schema)}
         else:
-            spec = json.dumps(schema.model_json_schema(), separators=(",", ":"))
+            spec = json.dumps(_json_schema(schema), separators=(",", ":"))
             msgs[-1]["content"] += "\n\n" + prompts.render("json_fallback", schema=spec)
         kwargs["messages"] = msgs
         return kwargs

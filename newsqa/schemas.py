@@ -72,11 +72,15 @@ class Answer(_Result):
     """An answer to one question, grounded in quotes from the article."""
 
     question: str = Field(json_schema_extra=_META)
-    evidence: list[Evidence] = Field(
-        default_factory=list, description="the sentences of the article that state the answer"
-    )
+    # The model fills fields in this order. Deciding whether the article answers at all before
+    # picking sentences matters for small models: once they have cited sentences they go on to
+    # answer from them, even when those sentences are only related to the question (measured on
+    # the dev set: 5 of 8 unanswerable questions refused with status first, 0 of 8 with it after).
     status: Literal["answered", "not_in_article"] = Field(
         description='"not_in_article" when the article does not state the answer'
+    )
+    evidence: list[Evidence] = Field(
+        default_factory=list, description="the sentences of the article that state the answer"
     )
     answer: str | None = Field(description="a short answer taken from the article; null when not_in_article")
     unsupported: list[str] = Field(

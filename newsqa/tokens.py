@@ -51,7 +51,10 @@ class _Tiktoken:
         return len(self._enc.encode_ordinary(text))
 
     def count_batch(self, texts: list[str]) -> list[int]:
-        return [len(t) for t in self._enc.encode_ordinary_batch(texts, num_threads=2)]
+        # tiktoken's batch call submits one thread-pool task per text, which costs more than
+        # encoding a sentence; a plain loop over the Rust encoder is ~3x faster on news sentences.
+        enc = self._enc.encode_ordinary
+        return [len(enc(t)) for t in texts]
 
 
 def _cached_locally(name: str) -> bool:

@@ -27,7 +27,7 @@ from newsqa.testing import RecordingTransport  # noqa: E402
 
 EXCHANGES = ROOT / "fixtures" / "exchanges"
 SAMPLE = ROOT / "fixtures" / "articles" / "dhs-national-guard.txt"
-FOLLOW_UP = ["What was requested?", "Who made it?"]
+FOLLOW_UP = ["What was requested?", "Who is reviewing it?"]
 QUESTIONS = [
     "Who requested what?",
     "How many agents were drawn from other federal agencies?",

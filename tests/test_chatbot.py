@@ -119,7 +119,7 @@ def test_example_chatbot_runs() -> None:
     env = {**os.environ, "NEWSQA_REPLAY_DIR": str(EXCHANGES)}
     r = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "chatbot.py"), str(SAMPLE)],
-        input="What was requested?\nWho made it?\n",
+        input="What was requested?\nWho is reviewing it?\n",
         capture_output=True,
         text=True,
         env=env,

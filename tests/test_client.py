@@ -113,7 +113,7 @@ def test_embedded_uses_schema_constrained_json_object() -> None:
     c, t = client([GOOD])
     c.complete(MESSAGES, DRAFT)
     assert t.requests[0]["response_format"]["type"] == "json_object"
-    assert t.requests[0]["response_format"]["schema"]["required"] == ["evidence", "status", "answer"]
+    assert t.requests[0]["response_format"]["schema"]["required"] == ["status", "evidence", "answer"]
 
 
 def test_openai_gets_strict_json_schema() -> None:

@@ -113,3 +113,16 @@ def test_twenty_thousand_words_in_bounded_memory(long_article: newsqa.Article) -
     assert all(prompt_tokens(r) + 300 <= WINDOW for r in requests)
     assert s.key_points and a.status == "answered"
     assert peak < 150 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_question_reads_a_bounded_passage_even_with_a_large_window(long_article: newsqa.Article) -> None:
+    from newsqa.api import ASK_CONTEXT_TOKENS
+
+    requests: list[dict] = []
+    client = newsqa.ModelClient(transport=fake_model(requests), cache=False, context_window=128_000)
+    newsqa.ask(long_article, "What did the Commission recommend about biometric entry-exit screening?", client=client)
+    block = requests[0]["messages"][-1]["content"].split("</article>")[0]
+    shown = re.sub(r"\[S\d+\] ", "", block)
+    # The window would hold the whole chapter; the question is answered from the best passages only.
+    assert get_tokenizer().count(shown) <= ASK_CONTEXT_TOKENS * 1.05
+    assert "biometric" in shown.lower()

@@ -22,10 +22,17 @@ def test_every_error_is_a_newsqa_error() -> None:
 
 
 def test_import_is_light() -> None:
-    heavy = "('openai', 'tiktoken', 'llama_cpp', 'rich', 'httpx2')"
+    # Public names load on first use; importing the package pulls in none of its dependencies.
+    heavy = "('openai', 'tiktoken', 'llama_cpp', 'rich', 'httpx2', 'pydantic', 'asyncio', 'click', 'sqlite3')"
     code = f"import sys, newsqa; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_public_names_load_on_first_use() -> None:
+    code = "import newsqa; from newsqa import *; print(ask.__module__, Answer.__module__, NewsQAError.__module__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["newsqa.api", "newsqa.schemas", "newsqa.errors"]
 
 
 def test_prompts_ship_with_the_package() -> None:

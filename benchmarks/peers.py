@@ -1,0 +1,474 @@
+"""newsqa against its peers, measured side by side in one run; writes benchmarks/README.md.
+
+    pip install -e '.[bench]'
+    python benchmarks/peers.py                 # every table (a few minutes, no model, no network)
+    python benchmarks/peers.py --only chunking # one section: tokens, chunking, concurrency, cache, startup
+
+Every system talks to the same counting OpenAI-compatible server on 127.0.0.1 (benchmarks/fake_llm.py),
+which counts each request's prompt with one tokenizer and answers everyone alike, so token counts
+differ only by what each system chooses to send. Peers run with the settings their documentation
+shows; where a choice was needed it is named in the table's notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import newsqa  # noqa: E402
+from benchmarks.fake_llm import CountingServer  # noqa: E402
+from newsqa.article import Article  # noqa: E402
+from newsqa.chunking import chunk_article  # noqa: E402
+from newsqa.tokens import DEFAULT_ENCODING, get_tokenizer  # noqa: E402
+
+SAMPLE = ROOT / "fixtures" / "articles" / "dhs-national-guard.txt"
+LONG = ROOT / "fixtures" / "eval" / "long" / "01_911-commission-ch12-global-strategy.txt"
+EVAL = ROOT / "fixtures" / "eval"
+MODEL = "bench-model"
+KEY = "sk-bench-not-a-secret"
+CHUNK_TOKENS = 1000  # the chunking benchmark's common chunk size
+OVERLAP_TOKENS = 100
+
+SAMPLE_QUESTIONS = [
+    "Who requested what from whom?",
+    "How many National Guard troops did DHS request?",
+    "Who is reviewing the request?",
+    "What did Tricia McLaughlin say?",
+    "What is uncertain about the plan?",
+]
+
+
+def long_questions() -> list[str]:
+    rows = [json.loads(line) for line in (EVAL / "questions.jsonl").read_text().splitlines() if line.strip()]
+    return [r["question"] for r in rows if r["article"].startswith("long/")][:5]
+
+
+# -- the systems --------------------------------------------------------------------------------------
+def newsqa_client(base_url: str, **kw: Any) -> newsqa.ModelClient:
+    return newsqa.ModelClient(base_url=base_url, api_key=KEY, model=MODEL, cache=False, **kw)
+
+
+def run_newsqa(base_url: str, text: str, task: str, questions: list[str]) -> None:
+    client = newsqa_client(base_url)
+    article = Article.from_text(text)
+    if task == "summary":
+        newsqa.summarize(article, client=client)
+    else:
+        for q in questions:
+            newsqa.ask(article, q, client=client)
+
+
+def _langchain_llm(base_url: str) -> Any:
+    from langchain_openai import ChatOpenAI
+
+    # Without custom_get_token_ids ChatOpenAI downloads a tiktoken file to measure prompts.
+    return ChatOpenAI(
+        model=MODEL,
+        base_url=base_url,
+        api_key=KEY,  # type: ignore[arg-type]
+        temperature=0,
+        max_retries=0,
+        custom_get_token_ids=get_tokenizer().encode,
+    )
+
+
+def _langchain_docs(text: str) -> list[Any]:
+    # LangChain's summarisation how-to splits with a tiktoken-measured splitter before map_reduce/refine.
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter.from_tiktoken_encoder(
+        encoding_name=DEFAULT_ENCODING, chunk_size=CHUNK_TOKENS, chunk_overlap=OVERLAP_TOKENS
+    )
+    return splitter.create_documents([text])
+
+
+def run_langchain(chain_type: str) -> Callable[[str, str, str, list[str]], None]:
+    def run(base_url: str, text: str, task: str, questions: list[str]) -> None:
+        from langchain_classic.chains.question_answering import load_qa_chain
+        from langchain_classic.chains.summarize import load_summarize_chain
+
+        llm = _langchain_llm(base_url)
+        docs = _langchain_docs(text)
+        if task == "summary":
+            load_summarize_chain(llm, chain_type=chain_type).invoke({"input_documents": docs})
+        else:
+            chain = load_qa_chain(llm, chain_type=chain_type)
+            for q in questions:
+                chain.invoke({"input_documents": docs, "question": q})
+
+    return run
+
+
+def _llama_index_setup(base_url: str) -> None:
+    # llama-index-llms-openai pins openai<3, which newsqa cannot share an environment with; this
+    # adapter sends LlamaIndex's own prompts over the same openai client instead.
+    from llama_index.core import Settings
+    from llama_index.core.embeddings import MockEmbedding
+    from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
+    from llama_index.core.llms.callbacks import llm_completion_callback
+    from openai import OpenAI
+
+    client = OpenAI(base_url=base_url, api_key=KEY, max_retries=0)
+
+    class BenchLLM(CustomLLM):
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(context_window=8192, num_output=256, model_name=MODEL, is_chat_model=True)
+
+        @llm_completion_callback()
+        def complete(self, prompt: str, formatted: bool = False, **kw: Any) -> CompletionResponse:
+            out = client.chat.completions.create(
+                model=MODEL, messages=[{"role": "user", "content": prompt}], temperature=0
+            )
+            return CompletionResponse(text=out.choices[0].message.content or "")
+
+        @llm_completion_callback()
+        def stream_complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
+            raise NotImplementedError("the benchmark does not stream")
+
+    Settings.llm = BenchLLM()
+    # Embeddings are not chat tokens; a constant embedding keeps retrieval's token cost the same
+    # (top-k chunks of the default size) without an embedding service.
+    Settings.embed_model = MockEmbedding(embed_dim=16)
+    Settings.tokenizer = get_tokenizer().encode  # type: ignore[assignment]
+
+
+def run_llama_index(base_url: str, text: str, task: str, questions: list[str]) -> None:
+    from llama_index.core import Document, SummaryIndex, VectorStoreIndex
+
+    _llama_index_setup(base_url)
+    docs = [Document(text=text)]
+    if task == "summary":
+        # LlamaIndex's documented route to a whole-document summary.
+        engine = SummaryIndex.from_documents(docs).as_query_engine(response_mode="tree_summarize")
+        engine.query("Summarize the article.")
+    else:
+        engine = VectorStoreIndex.from_documents(docs).as_query_engine()
+        for q in questions:
+            engine.query(q)
+
+
+def run_stuff(base_url: str, text: str, task: str, questions: list[str]) -> None:
+    from openai import OpenAI
+
+    client = OpenAI(base_url=base_url, api_key=KEY, max_retries=0)
+    asks = ["Summarize this article."] if task == "summary" else [f"Question: {q}" for q in questions]
+    for ask in asks:
+        client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": f"{text}\n\n{ask}"}], temperature=0
+        )
+
+
+SYSTEMS: dict[str, Callable[[str, str, str, list[str]], None]] = {
+    "newsqa": run_newsqa,
+    "LangChain map_reduce": run_langchain("map_reduce"),
+    "LangChain refine": run_langchain("refine"),
+    "LlamaIndex query engine": run_llama_index,
+    "stuff everything": run_stuff,
+}
+
+
+def tokens_section() -> tuple[str, dict[str, Any]]:
+    sample, long = SAMPLE.read_text(), LONG.read_text()
+    tok = get_tokenizer()
+    rows: list[tuple[str, str, list[str]]] = [
+        ("summary", "sample", []),
+        ("5 questions", "sample", SAMPLE_QUESTIONS),
+        ("summary", "long", []),
+        ("5 questions", "long", long_questions()),
+    ]
+    texts = {"sample": sample, "long": long}
+    results: dict[str, Any] = {}
+    lines = [
+        "| task | article | " + " | ".join(SYSTEMS) + " |",
+        "|---|---|" + "---:|" * len(SYSTEMS),
+    ]
+    with CountingServer() as server:
+        for task, which, questions in rows:
+            cells = []
+            counts: dict[str, dict[str, int]] = {}
+            for name, run in SYSTEMS.items():
+                server.reset()
+                run(server.base_url, texts[which], "summary" if task == "summary" else "questions", questions)
+                counts[name] = server.counter.totals()
+            mine = counts["newsqa"]["prompt_tokens"] + counts["newsqa"]["completion_tokens"]
+            for name in SYSTEMS:
+                c = counts[name]
+                total = c["prompt_tokens"] + c["completion_tokens"]
+                ratio = "" if name == "newsqa" else f" ({total / mine:.2f}×)"
+                cells.append(f"{total:,} / {c['calls']}{ratio}")
+            label = f"{which} ({tok.count(texts[which]):,} tokens)"
+            lines.append(f"| {task} | {label} | " + " | ".join(cells) + " |")
+            results[f"{task} / {which}"] = counts
+    table = "\n".join(lines)
+    return table, results
+
+
+# -- chunking -----------------------------------------------------------------------------------------
+def news_megabyte() -> str:
+    files = sorted((EVAL / "articles").glob("*.txt")) + sorted((EVAL / "long").glob("*.txt"))
+    pieces = [f.read_text() for f in files]
+    out: list[str] = []
+    size = 0
+    while size < 1_000_000:
+        for p in pieces:
+            out.append(p)
+            size += len(p.encode())
+            if size >= 1_000_000:
+                break
+    return "\n\n".join(out)
+
+
+def _best_of(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, result
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
+
+
+def _sentence_aligned(chunks: list[str]) -> float:
+    """Share of chunks that end the way a sentence ends (a neutral test: no one's sentence splitter)."""
+    return sum(1 for c in chunks if _SENTENCE_END.search(c.rstrip())) / max(1, len(chunks))
+
+
+def chunking_section() -> tuple[str, dict[str, Any]]:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter, TokenTextSplitter
+    from llama_index.core.node_parser import SentenceSplitter
+
+    text = news_megabyte()
+    tok = get_tokenizer()
+    # Peers get the text newsqa works on (normalised), so offsets are comparable.
+    norm = Article.from_text(text, max_chars=2_000_000, max_lines=200_000).text
+
+    def run_newsqa() -> list[tuple[int, int, str]]:
+        art = Article.from_text(text, max_chars=2_000_000, max_lines=200_000)
+        return [
+            (c.start, c.end, c.text)
+            for c in chunk_article(art, max_tokens=CHUNK_TOKENS, overlap_tokens=OVERLAP_TOKENS, tokenizer=tok)
+        ]
+
+    def run_token_splitter() -> list[tuple[int, int, str]]:
+        sp = TokenTextSplitter(encoding_name=DEFAULT_ENCODING, chunk_size=CHUNK_TOKENS, chunk_overlap=OVERLAP_TOKENS)
+        return [(-1, -1, t) for t in sp.split_text(norm)]  # it gives no offsets
+
+    def run_recursive() -> list[tuple[int, int, str]]:
+        sp = RecursiveCharacterTextSplitter.from_tiktoken_encoder(
+            encoding_name=DEFAULT_ENCODING,
+            chunk_size=CHUNK_TOKENS,
+            chunk_overlap=OVERLAP_TOKENS,
+            add_start_index=True,
+        )
+        docs = sp.create_documents([norm])
+        return [
+            (d.metadata["start_index"], d.metadata["start_index"] + len(d.page_content), d.page_content) for d in docs
+        ]
+
+    def run_sentence_splitter() -> list[tuple[int, int, str]]:
+        from llama_index.core import Document
+
+        sp = SentenceSplitter(chunk_size=CHUNK_TOKENS, chunk_overlap=OVERLAP_TOKENS, tokenizer=tok.encode)
+        nodes = sp.get_nodes_from_documents([Document(text=norm)])
+        return [
+            (
+                -1 if n.start_char_idx is None else n.start_char_idx,
+                -1 if n.end_char_idx is None else n.end_char_idx,
+                n.get_content(),
+            )
+            for n in nodes
+        ]
+
+    runs = {
+        "newsqa chunk_article": run_newsqa,
+        "LangChain TokenTextSplitter": run_token_splitter,
+        "LangChain RecursiveCharacterTextSplitter.from_tiktoken_encoder": run_recursive,
+        "LlamaIndex SentenceSplitter": run_sentence_splitter,
+    }
+    results: dict[str, Any] = {}
+    base = None
+    for name, fn in runs.items():
+        seconds, chunks = _best_of(fn)
+        exact = sum(1 for s, e, t in chunks if s >= 0 and norm[s:e] == t) / max(1, len(chunks))
+        aligned = _sentence_aligned([t for _, _, t in chunks])
+        if name.startswith("newsqa"):
+            base = seconds
+        results[name] = {"seconds": seconds, "chunks": len(chunks), "exact_offsets": exact, "sentence_aligned": aligned}
+    lines = [
+        f"1 MB of news text ({len(text.encode()):,} bytes, {tok.count(text):,} tokens), chunks of "
+        f"{CHUNK_TOKENS} tokens with {OVERLAP_TOKENS} overlap, encoding {DEFAULT_ENCODING}, best of 3.",
+        "",
+        "| chunker | seconds | MB/s | vs newsqa | chunks | chunks ending at a sentence end | exact offsets given |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    assert base is not None
+    for name, r in results.items():
+        lines.append(
+            f"| {name} | {r['seconds']:.2f} | {len(text.encode()) / 1e6 / r['seconds']:.2f} | "
+            f"{r['seconds'] / base:.2f}× | {r['chunks']} | {r['sentence_aligned']:.0%} | {r['exact_offsets']:.0%} |"
+        )
+    return "\n".join(lines), results
+
+
+# -- concurrency --------------------------------------------------------------------------------------
+def concurrency_section() -> tuple[str, dict[str, Any]]:
+    from newsqa.api import SUMMARY_MAX_TOKENS, _budget, _chunks
+
+    latency = 0.2
+    text = Article.from_text(news_megabyte(), max_chars=2_000_000, max_lines=200_000).text
+    results: dict[str, Any] = {}
+    lines = [
+        f"A summary of the first n map chunks of news text; the fake server answers every call after "
+        f"{latency * 1000:.0f} ms. Calls include the reduce step.",
+        "",
+        "| map chunks | calls | newsqa, concurrency 4 | in units of one call | one call at a time | speed-up "
+        "| most calls in flight |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    with CountingServer(latency=latency) as server:
+        probe = newsqa_client(server.base_url)
+        whole = Article.from_text(text[:400_000])
+        chunks = _chunks(whole, probe, _budget(probe, SUMMARY_MAX_TOKENS))
+        newsqa.summarize(Article.from_text(text[:2000]), client=probe)  # warm imports and tokenizer
+        for n in (1, 2, 4, 8, 16, 32):
+            if n > len(chunks):
+                break
+            art = Article.from_text(whole.text[: chunks[n - 1].end])
+            timings = {}
+            for conc in (4, 1):
+                server.reset()
+                client = newsqa_client(server.base_url, concurrency=conc)
+                t = time.perf_counter()
+                newsqa.summarize(art, client=client)
+                timings[conc] = (
+                    time.perf_counter() - t,
+                    server.counter.totals()["calls"],
+                    server.counter.max_in_flight,
+                )
+            (par, calls, inflight), (seq, _, _) = timings[4], timings[1]
+            results[str(n)] = {"parallel": par, "sequential": seq, "calls": calls, "max_in_flight": inflight}
+            lines.append(
+                f"| {n} | {calls} | {par:.2f} s | {par / latency:.1f} | {seq:.2f} s | {seq / par:.1f}× | {inflight} |"
+            )
+    return "\n".join(lines), results
+
+
+# -- cache and start-up -------------------------------------------------------------------------------
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def _timed_runs(cmd: list[str], env: dict[str, str], n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, capture_output=True)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def cache_section() -> tuple[str, dict[str, Any]]:
+    question = SAMPLE_QUESTIONS[0]
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp, CountingServer() as server:
+        env = {
+            **os.environ,
+            "OPENAI_BASE_URL": server.base_url,
+            "OPENAI_API_KEY": KEY,
+            "NEWSQA_MODEL": MODEL,
+            "NEWSQA_CACHE_DIR": tmp,
+        }
+        client = newsqa.ModelClient(
+            base_url=server.base_url, api_key=KEY, model=MODEL, cache=newsqa.Cache(Path(tmp) / "lib.sqlite3")
+        )
+        article = Article.from_file(SAMPLE)
+        newsqa.ask(article, question, client=client)
+        lib = []
+        for _ in range(300):
+            t = time.perf_counter()
+            res = newsqa.ask(article, question, client=client)
+            lib.append(time.perf_counter() - t)
+            assert res.cached
+        cli = [sys.executable, "-m", "newsqa", "ask", question, str(SAMPLE), "--json"]
+        subprocess.run(cli, env=env, check=True, capture_output=True)
+        calls_before = server.counter.totals()["calls"]
+        cli_runs = _timed_runs(cli, env, 20)
+        assert server.counter.totals()["calls"] == calls_before, "the CLI runs were not cache hits"
+    results["library"] = {"p50": _percentile(lib, 50), "p99": _percentile(lib, 99), "n": len(lib)}
+    results["cli"] = {"p50": _percentile(cli_runs, 50), "p99": _percentile(cli_runs, 99), "n": len(cli_runs)}
+    lines = [
+        "| cache hit | runs | p50 | p99 |",
+        "|---|---:|---:|---:|",
+        f"| `newsqa.ask` in a running program | {len(lib)} | {results['library']['p50'] * 1000:.2f} ms | "
+        f"{results['library']['p99'] * 1000:.2f} ms |",
+        f"| `newsqa ask … --json` as a whole process | {len(cli_runs)} | {results['cli']['p50']:.3f} s | "
+        f"{results['cli']['p99']:.3f} s |",
+    ]
+    return "\n".join(lines), results
+
+
+def startup_section() -> tuple[str, dict[str, Any]]:
+    newsqa_bin = shutil.which("newsqa", path=str(Path(sys.executable).parent))
+    llm_bin = shutil.which("llm", path=str(Path(sys.executable).parent))
+    if not newsqa_bin or not llm_bin:
+        raise SystemExit("newsqa and llm must be installed in this environment: pip install -e '.[bench]'")
+    env = dict(os.environ)
+    runs = {"newsqa --help": [newsqa_bin, "--help"], "llm --help": [llm_bin, "--help"]}
+    for cmd in runs.values():  # warm the file cache once
+        subprocess.run(cmd, env=env, check=True, capture_output=True)
+    imports = _timed_runs([sys.executable, "-c", "import newsqa"], env, 10)
+    times = {name: _timed_runs(cmd, env, 10) for name, cmd in runs.items()}
+    mine = statistics.median(times["newsqa --help"])
+    results = {name: {"median": statistics.median(t), "min": min(t)} for name, t in times.items()}
+    results["python -c 'import newsqa'"] = {"median": statistics.median(imports), "min": min(imports)}
+    lines = ["| command | runs | median | fastest | vs newsqa --help |", "|---|---:|---:|---:|---:|"]
+    for name, r in results.items():
+        lines.append(f"| `{name}` | 10 | {r['median']:.3f} s | {r['min']:.3f} s | {r['median'] / mine:.2f}× |")
+    return "\n".join(lines), results
+
+
+SECTIONS: dict[str, Callable[[], tuple[str, dict[str, Any]]]] = {
+    "tokens": tokens_section,
+    "chunking": chunking_section,
+    "concurrency": concurrency_section,
+    "cache": cache_section,
+    "startup": startup_section,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=list(SECTIONS), action="append")
+    args = parser.parse_args()
+    out_json = ROOT / "benchmarks" / "peers.json"
+    data: dict[str, Any] = json.loads(out_json.read_text()) if out_json.exists() else {}
+    for name in args.only or list(SECTIONS):
+        t = time.perf_counter()
+        table, results = SECTIONS[name]()
+        data[name] = {"table": table, "results": results, "seconds": time.perf_counter() - t}
+        print(f"## {name}\n{table}\n", flush=True)
+    out_json.write_text(json.dumps(data, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.set_event_loop_policy(None)
+    main()
