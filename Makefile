@@ -26,8 +26,10 @@ lint:
 fixtures:
 	$(PY) scripts/record_fixtures.py
 
-bench:
+bench: $(PY)  # peers come from the bench extra, never the core
+	$(PY) -m pip install -q -e ".[local,bench]"
 	$(PY) benchmarks/embedded.py
+	$(PY) benchmarks/peers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache dist build

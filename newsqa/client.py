@@ -9,7 +9,6 @@ A request goes: cache lookup -> response-format negotiation -> HTTP call with tr
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import functools
 import json
 import logging
@@ -614,6 +613,8 @@ def _retry_after(exc: BaseException | None) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        import email.utils
+
         parsed = email.utils.parsedate_to_datetime(value) if value else None
         return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
