@@ -22,7 +22,7 @@ from .article import Article
 from .chunking import Chunk, chunk_article
 from .client import Completion, ModelClient, run_sync
 from .errors import QuestionError
-from .evidence import resolve_refs, unsupported_terms
+from .evidence import question_coverage, resolve_refs, unsupported_terms
 from .injection import echoes, instruction_like
 from .retrieval import rank_chunks
 from .schemas import Answer, Entities, Evidence, Summary, Usage, draft_model, is_evidence_list
@@ -47,6 +47,9 @@ ASK_CONTEXT_TOKENS = 1500
 # ... but an article of ordinary news length is read whole: cutting it would cost more accuracy than tokens.
 WHOLE_ARTICLE_TOKENS = 4000
 RETRIEVAL_CHUNK_TOKENS = 250
+# A refusal gets a second opinion with sentences chosen first; its answer is kept when its evidence
+# contains at least this share of the question's content words (None: no second opinion).
+SECOND_OPINION_COVERAGE: float | None = 0.6
 # Summaries of long articles read the article in parts of up to this many tokens (or the budget, if
 # smaller): fewer, larger parts mean fewer calls, less repeated prompt and fewer notes to combine.
 SUMMARY_CHUNK_TOKENS = 3000
@@ -155,6 +158,21 @@ async def aask(
     completions = [done]
     draft: Any = done.value
     found = _verified(art, draft, chunks, allowed)
+    if draft.status == "not_in_article" and SECOND_OPINION_COVERAGE is not None:
+        # Deciding first makes small models refuse some questions the article does answer. Ask again
+        # with sentences first; take that answer only if its verified evidence covers most of what
+        # the question asks about (evidence that is merely related does not).
+        alt = await cl.acomplete(
+            messages, draft_model(Answer, first=("evidence",)), max_tokens=ANSWER_MAX_TOKENS, use_cache=cache
+        )
+        completions.append(alt)
+        second: Any = alt.value
+        alt_found = _verified(art, second, chunks, allowed)
+        coverage = question_coverage(q, alt_found.evidence)
+        if second.status == "answered" and second.answer and alt_found.evidence:
+            log.info("second opinion answered; its evidence covers %.0f%% of the question", 100 * coverage)
+            if coverage >= SECOND_OPINION_COVERAGE:
+                done, draft, found = alt, second, alt_found
     numbers = _repair_numbers(art, draft, found, q, allowed, chunks)
     if draft.status == "answered" and draft.answer and (not found.evidence or numbers) and not _foreign(draft, art):
         # Once more, with the reason: models usually cite correctly when told their citation failed,

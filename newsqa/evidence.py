@@ -177,3 +177,23 @@ def unsupported_terms(answer: str | None, evidence: Sequence[Evidence]) -> list[
             if needle and needle not in haystack and w not in out:
                 out.append(w.rstrip("."))
     return out
+
+
+_QUESTION_WORDS = frozenset(
+    "who whom whose what which when where why how many much did does do was were is are".split()
+)
+
+
+def question_coverage(question: str, evidence: Sequence[Evidence]) -> float:
+    """Share of the question's content words that its evidence contains (5-letter stems).
+
+    Evidence that states the answer to a question usually repeats most of what the question asks
+    about; evidence that is only related to it (the usual support for an answer to a question the
+    article does not answer) leaves the question's key words out.
+    """
+    words = [w for w in re.findall(r"[a-z0-9]+", normalise(question)) if len(w) > 2]
+    asked = [w for w in words if w not in STOPWORDS and w not in _QUESTION_WORDS]
+    if not asked:
+        return 1.0
+    have = {w[:5] for w in re.findall(r"[a-z0-9]+", normalise(" ".join(e.quote for e in evidence)))}
+    return sum(1 for w in asked if w[:5] in have) / len(asked)

@@ -138,13 +138,16 @@ def _is_meta(field: Any) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def draft_model(model: type[BaseModel]) -> type[BaseModel]:
+def draft_model(model: type[BaseModel], first: tuple[str, ...] = ()) -> type[BaseModel]:
     """The model-facing twin of ``model``: evidence as references, no run metadata.
 
     Works for any user model: nested models, ``list[...]`` and ``X | None`` are rewritten recursively.
+    ``first`` names top-level fields the model should fill before the others (models write JSON in
+    schema order, and what they write first shapes the rest).
     """
     fields: dict[str, Any] = {}
-    for name, field in model.model_fields.items():
+    items = sorted(model.model_fields.items(), key=lambda kv: kv[0] not in first)
+    for name, field in items:
         if _is_meta(field):
             continue
         ann = _draft_annotation(field.annotation)
