@@ -142,3 +142,41 @@ def test_a_number_in_a_neighbouring_sentence_is_found_without_a_reask() -> None:
     assert a.status == "answered" and len(t.requests) == 1
     assert any("20,000 National Guard members" in e.quote for e in a.evidence)
     assert all(art().text[e.start : e.end] == e.quote for e in a.evidence)
+
+
+REFUSED = {"status": "not_in_article", "evidence": [], "answer": None}
+
+
+def test_a_refusal_gets_a_second_opinion_kept_when_its_evidence_covers_the_question() -> None:
+    from newsqa.testing import ScriptedTransport
+
+    second = {"evidence": ["S1"], "status": "answered", "answer": "20,000 National Guard troops"}
+    t = ScriptedTransport([REFUSED, second])
+    q = "How many National Guard troops did DHS request from the Pentagon?"
+    a = newsqa.ask(art(), q, client=newsqa.ModelClient(transport=t, cache=False))
+    assert a.status == "answered" and a.answer == "20,000 National Guard troops"
+    assert a.usage.requests == 2
+    # The first request decides before citing; the second cites first.
+    orders = [list(r["response_format"]["schema"]["properties"]) for r in t.requests]
+    assert orders == [["status", "evidence", "answer"], ["evidence", "status", "answer"]]
+
+
+def test_a_second_opinion_from_merely_related_evidence_is_not_kept() -> None:
+    from newsqa.testing import ScriptedTransport
+
+    # S1 is about the request, not about what it costs: the refusal stands.
+    related = {"evidence": ["S1"], "status": "answered", "answer": "20,000 National Guard troops"}
+    t = ScriptedTransport([REFUSED, related])
+    a = newsqa.ask(
+        art(), "How much will the deployment cost taxpayers?", client=newsqa.ModelClient(transport=t, cache=False)
+    )
+    assert a.status == "not_in_article" and a.answer is None and len(t.requests) == 2
+
+
+def test_question_coverage() -> None:
+    from newsqa.evidence import question_coverage
+
+    ev = resolve_refs(art(), ["S1"]).evidence
+    assert question_coverage("Who requested National Guard troops from the Pentagon?", ev) == 1.0
+    assert question_coverage("How much will the deployment cost taxpayers?", ev) == 0.0
+    assert question_coverage("Who?", ev) == 1.0  # nothing to cover
