@@ -316,7 +316,7 @@ def chunking_section() -> tuple[str, dict[str, Any]]:
         f"1 MB of news text ({len(text.encode()):,} bytes, {tok.count(text):,} tokens), chunks of "
         f"{CHUNK_TOKENS} tokens with {OVERLAP_TOKENS} overlap, encoding {DEFAULT_ENCODING}, best of 3.",
         "",
-        "| chunker | seconds | MB/s | vs newsqa | chunks | chunks ending at a sentence end | exact offsets given |",
+        "| chunker | seconds | MB/s | time vs newsqa | chunks | chunks ending at a sentence end | exact offsets given |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     assert base is not None
@@ -524,7 +524,7 @@ def _verdicts(data: dict[str, Any]) -> dict[str, str]:
             " text).** `import newsqa` loads nothing but the package itself (public names load on first use);"
             " a cached answer then imports pydantic (the schemas), asyncio and sqlite3 — most of the time —"
             " and no HTTP stack, tokenizer or model; text output adds rich. What is left is interpreter"
-            " start-up and those imports, not newsqa's work (8 ms in-process, the row above)."
+            " start-up and those imports, not newsqa's work (the in-process cache hit above)."
         )
     return out
 
