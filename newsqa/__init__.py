@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from .streaming import astream
     from .web import article_from_html, fetch_article
 
+from . import errors as _errors  # no dependencies: cheap to load eagerly
+
 # The public names load on first use (PEP 562), so `import newsqa` and `newsqa --help` stay fast:
 # pydantic models, asyncio and the HTTP stack are imported only by the code that needs them.
 _LAZY = {
@@ -47,28 +49,7 @@ _LAZY = {
     **dict.fromkeys(["Cache", "CacheStats"], "cache"),
     **dict.fromkeys(["Chunk", "chunk_article"], "chunking"),
     **dict.fromkeys(["Completion", "ModelClient"], "client"),
-    **dict.fromkeys(
-        [
-            "ArticleError",
-            "ArticleNotFoundError",
-            "ArticleTooLargeError",
-            "BackendError",
-            "BinaryArticleError",
-            "ConfigurationError",
-            "EmptyArticleError",
-            "FetchError",
-            "LocalModelError",
-            "ModelError",
-            "NewsQAError",
-            "QuestionError",
-            "RefusalError",
-            "ReplayError",
-            "RetriesExhaustedError",
-            "TruncatedOutputError",
-            "ValidationExhaustedError",
-        ],
-        "errors",
-    ),
+    **dict.fromkeys(_errors.__all__, "errors"),
     **dict.fromkeys(["Action", "Answer", "Entities", "Evidence", "KeyPoint", "Summary", "Usage"], "schemas"),
     "Session": "session",
     "astream": "streaming",
