@@ -133,6 +133,11 @@ def main() -> None:
     ap.add_argument("--long", action="store_true", help="include the long document (slow on a CPU)")
     ap.add_argument("--systems", default="newsqa,baseline")
     ap.add_argument("--rescore", action="store_true", help="recompute accuracy.md from accuracy.jsonl")
+    ap.add_argument(
+        "--reuse",
+        default="",
+        help="systems whose rows are taken from the existing accuracy.jsonl instead of run again (code unchanged)",
+    )
     args = ap.parse_args()
     if args.rescore:
         rescore()
@@ -147,6 +152,13 @@ def main() -> None:
     questions = questions[: args.limit]
     client = newsqa.ModelClient(cache=False)
     systems = {"newsqa": ours, "baseline": baseline}
+    reuse = {s for s in args.reuse.split(",") if s}
+    old: dict[tuple[str, str], dict[str, Any]] = {}
+    if reuse:
+        for line in (OUT / "accuracy.jsonl").read_text().splitlines():
+            r = json.loads(line)
+            if r["system"] in reuse:
+                old[(r["system"], r["id"])] = {**r, "reused": True}
     rows: list[dict[str, Any]] = []
     out = (OUT / "accuracy.jsonl").open("w")
     # Questions grouped by article, each system in turn: the model state for an article is reused by
@@ -158,6 +170,10 @@ def main() -> None:
         article = newsqa.Article.from_file(EVAL / path)
         for name in args.systems.split(","):
             for q in qs:
+                if name in reuse:
+                    rows.append(old[(name, q["id"])])
+                    out.write(json.dumps(rows[-1], ensure_ascii=False) + "\n")
+                    continue
                 t0 = time.perf_counter()
                 r = systems[name](client, article, q["question"])
                 r["seconds"] = round(time.perf_counter() - t0, 2)
@@ -201,11 +217,14 @@ def rescore() -> None:
 def write_table(rows: list[dict[str, Any]], n_articles: int, *, partial: bool = False) -> None:
     ids = ", ".join(sorted({r["id"].split("-")[0] for r in rows}))
     note = " **Partial run: it was stopped before the other articles.**" if partial else ""
+    reused = sorted({r["system"] for r in rows if r.get("reused")})
+    if reused:
+        note += f" Rows of {', '.join(reused)} are reused from the previous run (same code, model and settings)."
     lines = [
         "# Accuracy on the dev set\n",
         f"`{' '.join(['python', 'benchmarks/accuracy.py', *sys.argv[1:]])}` — {n_articles} articles ({ids}), "
         f"{len({r['id'] for r in rows})} questions (fixtures/eval), embedded model (Qwen2.5-Coder-1.5B-Instruct "
-        f"Q4_K_M) for both systems, same run.{note}\n",
+        f"Q4_K_M) for both systems{'' if reused else ', same run'}.{note}\n",
         "| system | answer accuracy | answer token F1 | unanswerable accuracy | fabricated evidence | tokens / question | seconds / question |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]

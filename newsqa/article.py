@@ -68,8 +68,6 @@ _ABBREVIATIONS = frozenset(
         "pvt",
         "maj",
         "brig",
-        "no",
-        "nos",
         "vs",
         "etc",
         "inc",
@@ -350,6 +348,9 @@ def _lead(text: str, s: int, e: int) -> int:
     return len(piece) - len(piece.lstrip())
 
 
+_NUMBERED = frozenset(
+    ["no", "nos", "sec", "secs", "art", "arts", "vol", "vols", "ch", "chap", "para", "pp", "fig", "tab"]
+)
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 
@@ -361,6 +362,9 @@ def _is_abbreviation(seg: str, dot: int) -> bool:
     if not m:
         return False
     word = m.group(1)
+    # A citation runs on into its number: "18 U.S.C. 924(c)", "Sec. 5", "Art. 2", "Vol. 3".
+    if seg[dot + 1 : dot + 3].lstrip()[:1].isdigit() and ("." in word or word.lower() in _NUMBERED):
+        return True
     # Initials and dotted acronyms ("J.", "U.S.", "D.C.") rarely end a sentence in news prose.
     if len(word) == 1 and word.isupper():
         return True

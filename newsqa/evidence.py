@@ -17,7 +17,7 @@ from .chunking import Chunk
 from .schemas import Evidence
 from .text import STOPWORDS, normalise, translate
 
-__all__ = ["Resolution", "resolve_refs", "unsupported_terms"]
+__all__ = ["Resolution", "answer_sentences", "regrounded", "resolve_refs", "unsupported_terms"]
 
 _ID = re.compile(r"\[?\s*S\s*(\d{1,6})\s*\]?", re.IGNORECASE)
 _IDS_ONLY = re.compile(r"^[\s,;\[\]Ssand&0-9-]*$")
@@ -184,16 +184,96 @@ _QUESTION_WORDS = frozenset(
 )
 
 
-def question_coverage(question: str, evidence: Sequence[Evidence]) -> float:
-    """Share of the question's content words that its evidence contains (5-letter stems).
+def _words(text: str) -> set[str]:
+    """Content words (5-letter stems) and numbers (without separators) of ``text``."""
+    out: set[str] = set()
+    for w in re.findall(r"[a-z0-9][a-z0-9,.'-]*[a-z0-9]|[a-z0-9]", normalise(text)):
+        w = w.replace(",", "")
+        if w[0].isdigit():
+            out.add(w)
+        elif len(w) > 2 and w not in STOPWORDS and w not in _QUESTION_WORDS:
+            out.add(w.split("'")[0][:5])
+    return out
 
-    Evidence that states the answer to a question usually repeats most of what the question asks
-    about; evidence that is only related to it (the usual support for an answer to a question the
-    article does not answer) leaves the question's key words out.
+
+def answer_sentences(
+    article: Article,
+    answer: str,
+    question: str,
+    evidence: Sequence[Evidence],
+    *,
+    allowed_sentences: set[int] | None = None,
+    max_sentences: int = 2,
+) -> list[int]:
+    """Sentences (0-based) that state what ``answer`` adds to ``question`` better than ``evidence`` does.
+
+    Small models often write a right answer, copied from the article, and cite the wrong sentence
+    id: the one before, or one that merely shares the question's words. Checking the answer against
+    the sentence that really holds its words is fairer, to the answer and to the user, than rejecting
+    it. A sentence is only taken when it holds all of the answer's new names and numbers that the
+    cited evidence lacks, and at least half of its new words; ties go to the sentence sharing more
+    of the question. Returns [] when the evidence already holds the answer or nothing better exists.
     """
-    words = [w for w in re.findall(r"[a-z0-9]+", normalise(question)) if len(w) > 2]
-    asked = [w for w in words if w not in STOPWORDS and w not in _QUESTION_WORDS]
-    if not asked:
-        return 1.0
-    have = {w[:5] for w in re.findall(r"[a-z0-9]+", normalise(" ".join(e.quote for e in evidence)))}
-    return sum(1 for w in asked if w[:5] in have) / len(asked)
+    new = _words(answer) - _words(question)
+    if not new:
+        return []
+    keys = {w for w in new if w[0].isdigit()} | {_stem(t) for t in unsupported_terms(answer, []) if _stem(t) in new}
+    have = _words(" ".join(e.quote for e in evidence))
+    missing = new - have
+    if not missing or (not (keys & missing) and len(missing) * 2 < len(new)):
+        return []
+    asked = _words(question)
+    picked: list[int] = []
+    for _ in range(max_sentences):
+        best: tuple[float, int] | None = None
+        for k, s in enumerate(article.sentences):
+            if (allowed_sentences is not None and k not in allowed_sentences) or k in picked:
+                continue
+            ws = _words(s.text)
+            gain = missing & ws
+            # The first sentence must hold every missing name and number; a second may complete a list.
+            if not gain or (not picked and not (keys & missing) <= ws):
+                continue
+            if picked and len(gain) < 2 and not gain & keys:
+                continue
+            score = len(gain) + len(gain & keys) + 0.5 * len(asked & ws)
+            if best is None or score > best[0]:
+                best = (score, k)
+        if best is None:
+            break
+        picked.append(best[1])
+        missing -= _words(article.sentences[best[1]].text)
+        if not missing:
+            break
+    if keys & missing or 2 * len(new - missing) < len(new):
+        return []
+    return picked
+
+
+def _stem(term: str) -> str:
+    w = normalise(term).replace(",", "").rstrip(".")
+    return w if w[:1].isdigit() else w.split("'")[0][:5]
+
+
+def regrounded(
+    article: Article,
+    answer: str,
+    question: str,
+    evidence: Sequence[Evidence],
+    *,
+    chunks: Sequence[Chunk] | None = None,
+    allowed_sentences: set[int] | None = None,
+) -> list[Evidence]:
+    """``evidence`` with the sentences that hold ``answer`` added (see :func:`answer_sentences`).
+
+    When sentences are added, cited ones that share nothing with what the answer adds to the
+    question are dropped: they were the wrong id, not support. Spans keep article order.
+    """
+    picked = answer_sentences(article, answer, question, evidence, allowed_sentences=allowed_sentences)
+    if not picked:
+        return list(evidence)
+    new = _words(answer) - _words(question)
+    kept = [e for e in evidence if _words(e.quote) & new]
+    added = resolve_refs(article, [f"S{k + 1}" for k in picked], chunks=chunks).evidence
+    spans = {(e.start, e.end): e for e in kept + added}
+    return [spans[k] for k in sorted(spans)]

@@ -411,9 +411,11 @@ class LocalModelTransport(ThreadedTransport):
             except ValueError as exc:  # e.g. the prompt does not fit the context window
                 self._current_key = None
                 return _error(400, str(exc))
+            # Without a key the context now holds some other prompt: the next article request must
+            # restore its state from disk rather than trust a stale name.
+            self._current_key = key
             if key:
                 self._save(llama, key)
-                self._current_key = key
         out["model"] = body.get("model") or out.get("model")
         return httpx2.Response(200, json=out)
 

@@ -17,7 +17,18 @@ from .injection import defang, instruction_like
 
 __all__ = ["PROMPT_NAMES", "article_block", "defang", "load", "messages_for", "prompt_version"]
 
-PROMPT_NAMES = ("system", "ask", "summarize", "reduce", "extract", "reask", "unsupported", "json_fallback")
+PROMPT_NAMES = (
+    "system",
+    "ask",
+    "check_system",
+    "check",
+    "summarize",
+    "reduce",
+    "extract",
+    "reask",
+    "unsupported",
+    "json_fallback",
+)
 
 
 def _prompt_dir() -> Path:

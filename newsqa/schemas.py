@@ -25,6 +25,7 @@ __all__ = [
     "KeyPoint",
     "Summary",
     "Usage",
+    "Verdict",
     "draft_model",
     "is_evidence_list",
 ]
@@ -72,10 +73,6 @@ class Answer(_Result):
     """An answer to one question, grounded in quotes from the article."""
 
     question: str = Field(json_schema_extra=_META)
-    # The model fills fields in this order. Deciding whether the article answers at all before
-    # picking sentences matters for small models: once they have cited sentences they go on to
-    # answer from them, even when those sentences are only related to the question (measured on
-    # the dev set: 5 of 8 unanswerable questions refused with status first, 0 of 8 with it after).
     status: Literal["answered", "not_in_article"] = Field(
         description='"not_in_article" when the article does not state the answer'
     )
@@ -88,6 +85,12 @@ class Answer(_Result):
         description="names or numbers in the answer that none of its evidence contains",
         json_schema_extra=_META,
     )
+
+
+class Verdict(BaseModel):
+    """A second reading of an answer: does the evidence text itself state it?"""
+
+    verdict: Literal["yes", "no"]
 
 
 class KeyPoint(BaseModel):

@@ -249,24 +249,39 @@ def streamed_completion(
 Reply = str | dict[str, Any] | httpx2.Response | Exception | Callable[[httpx2.Request], httpx2.Response]
 
 
+def _is_check(body: dict[str, Any]) -> bool:
+    from .prompts import load
+
+    messages = body.get("messages") or [{}]
+    return bool(messages[0].get("content") == load("check_system"))
+
+
 class ScriptedTransport(ThreadedTransport):
     """Answer each request with the next scripted reply.
 
     A reply is the assistant's text (``str``), a JSON-able model output (``dict`` with no ``choices``),
     a full response body (``dict`` with ``choices``), an ``httpx2.Response``, an exception to raise,
     or a callable taking the request. ``requests`` keeps the parsed request bodies.
+
+    With ``verdict`` ("yes" or "no"), newsqa's answer checks (the second reading of an answer's
+    evidence) get that verdict without taking a scripted reply, so a script lists only the drafts.
     """
 
-    def __init__(self, replies: Iterable[Reply]) -> None:
+    def __init__(self, replies: Iterable[Reply], *, verdict: str | None = None) -> None:
         self._replies: Iterator[Reply] = iter(list(replies))
         self.requests: list[dict[str, Any]] = []
+        self.verdict = verdict
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         with self._lock:
-            self.requests.append(_normalise_body(request.read()))
+            body = _normalise_body(request.read())
+            self.requests.append(body)
             try:
-                reply = next(self._replies)
+                if self.verdict is not None and _is_check(body):
+                    reply: Reply = {"verdict": self.verdict}
+                else:
+                    reply = next(self._replies)
             except StopIteration:
                 raise ReplayError(f"ScriptedTransport ran out of replies after {len(self.requests) - 1}") from None
         if isinstance(reply, Exception):

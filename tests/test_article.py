@@ -32,6 +32,15 @@ def test_sentences_respect_abbreviations() -> None:
     ]
 
 
+def test_citations_run_on_into_their_numbers() -> None:
+    text = "He was charged under 18 U.S.C. 924(c) last year. He said no. They met at No. 10 and read Sec. 5 aloud."
+    assert [s.text for s in Article.from_text(text).sentences] == [
+        "He was charged under 18 U.S.C. 924(c) last year.",
+        "He said no.",
+        "They met at No. 10 and read Sec. 5 aloud.",
+    ]
+
+
 def test_content_hash_is_stable_across_line_endings() -> None:
     assert Article.from_text("One.\nTwo.").content_hash == Article.from_text("One.\r\nTwo.\r\n").content_hash
     assert Article.from_text("One.").content_hash != Article.from_text("Two.").content_hash

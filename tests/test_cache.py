@@ -24,22 +24,22 @@ DRAFT = draft_model(Answer)
 
 
 def test_hit_makes_no_http_call(sample: newsqa.Article, tmp_path: Path) -> None:
-    t = ScriptedTransport([GOOD])  # one reply only: a second request would raise ReplayError
+    t = ScriptedTransport([GOOD], verdict="yes")  # one draft only: a second would raise ReplayError
     c = ModelClient(transport=t, cache=Cache(tmp_path))
     first = newsqa.ask(sample, "Who requested what?", client=c)
     second = newsqa.ask(sample, "Who requested what?", client=c)
-    assert len(t.requests) == 1
+    assert len(t.requests) == 2  # the draft and its check, both cached
     assert not first.cached and first.usage.total_tokens > 0
     assert second.cached and second.usage.total_tokens == 0 and second.usage.requests == 0
     assert second.answer == first.answer and second.evidence == first.evidence
 
 
 def test_cache_false_bypasses(sample: newsqa.Article, tmp_path: Path) -> None:
-    t = ScriptedTransport([GOOD, GOOD])
+    t = ScriptedTransport([GOOD, GOOD], verdict="yes")
     c = ModelClient(transport=t, cache=Cache(tmp_path))
     newsqa.ask(sample, "Who requested what?", client=c)
     assert not newsqa.ask(sample, "Who requested what?", client=c, cache=False).cached
-    assert len(t.requests) == 2
+    assert len(t.requests) == 4  # draft and check, twice
 
 
 def _key(**kw: Any) -> str:
@@ -68,7 +68,7 @@ def test_key_changes_with_everything_that_shapes_the_output(monkeypatch: pytest.
 
 def test_key_never_holds_credentials(tmp_path: Path) -> None:
     key = "sk-secret-" + "B" * 30
-    t = ScriptedTransport([GOOD])
+    t = ScriptedTransport([GOOD], verdict="yes")
     c = ModelClient(
         api_key=key,
         base_url="http://u:pw@127.0.0.1:1/v1",

@@ -60,12 +60,13 @@ def test_session_puts_earlier_turns_after_the_article(sample: newsqa.Article) ->
         [
             {"evidence": ["S1"], "status": "answered", "answer": "20,000 National Guard troops"},
             {"evidence": ["S1"], "status": "answered", "answer": "The Department of Homeland Security"},
-        ]
+        ],
+        verdict="yes",
     )
     s = Session(sample, client=newsqa.ModelClient(transport=t, cache=False))
     s.ask("What was requested?")
     s.ask("Who made it?")
-    first, second = (r["messages"][-1]["content"] for r in t.requests)
+    first, second = (r["messages"][-1]["content"] for r in t.requests if "<article>" in r["messages"][-1]["content"])
     assert "Earlier question" not in first
     assert (
         "Earlier question: What was requested?" in second and "Earlier answer: 20,000 National Guard troops" in second
@@ -77,7 +78,7 @@ def test_session_puts_earlier_turns_after_the_article(sample: newsqa.Article) ->
 def test_session_is_safe_from_concurrent_tasks(sample: newsqa.Article) -> None:
     words = ["Department", "Homeland", "Security", "Pentagon", "National Guard", "troops"]
     replies = [{"evidence": ["S1"], "status": "answered", "answer": w} for w in words]
-    s = Session(sample, client=newsqa.ModelClient(transport=ScriptedTransport(replies), cache=False))
+    s = Session(sample, client=newsqa.ModelClient(transport=ScriptedTransport(replies, verdict="yes"), cache=False))
 
     async def main() -> list[newsqa.Answer]:
         async with s.client:

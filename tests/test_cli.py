@@ -70,8 +70,8 @@ def test_cache_hit_from_second_process(tmp_path: Path) -> None:
     assert first.returncode == 0 and second.returncode == 0, second.stderr
     assert json.loads(second.stdout)["cached"] is True
     stats = run("cache", "stats", "--json", env=env)
-    assert json.loads(stats.stdout)["entries"] == 1
-    assert "removed 1" in run("cache", "clear", env=env).stdout
+    assert json.loads(stats.stdout)["entries"] == 2  # the answer draft and its check
+    assert "removed 2" in run("cache", "clear", env=env).stdout
 
 
 @pytest.mark.parametrize(

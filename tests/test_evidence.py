@@ -98,85 +98,91 @@ def test_evidence_invariant(text: str, refs: list[str]) -> None:
     st.lists(hostile, max_size=MAX_REFS),
     st.sampled_from(["answered", "not_in_article"]),
     st.text(max_size=200) | st.none(),
+    st.sampled_from(["yes", "no"]),
 )
-def test_pipeline_never_returns_unverified_evidence(refs: list[str], status: str, answer: str | None) -> None:
+def test_pipeline_never_returns_unverified_evidence(
+    refs: list[str], status: str, answer: str | None, verdict: str
+) -> None:
     from newsqa.testing import ScriptedTransport
 
     reply = {"evidence": refs, "status": status, "answer": answer}
-    client = newsqa.ModelClient(transport=ScriptedTransport([reply] * 4), cache=False)
+    client = newsqa.ModelClient(transport=ScriptedTransport([reply] * 4, verdict=verdict), cache=False)
     a = art()
     result = newsqa.ask(a, "Who requested what?", client=client)
     for ev in result.evidence:
         assert a.text[ev.start : ev.end] == ev.quote
     if result.status == "answered":
-        assert result.evidence and result.answer
+        assert result.evidence and result.answer and verdict == "yes"
     else:
         assert result.answer is None and result.evidence == []
 
 
-def test_a_number_missing_from_the_evidence_is_reasked_then_refused() -> None:
+COSTS = "The council approved the plan on Monday. It will cost 4 million dollars. Officials expect 300 new jobs."
+
+
+def test_numbers_no_sentence_holds_are_reasked_then_refused() -> None:
     from newsqa.testing import ScriptedTransport
 
-    # 20,000 stands in the article, but not in the sentence cited for it.
-    made_up = {"evidence": ["S3"], "status": "answered", "answer": "The plan asked for 20,000 troops"}
-    t = ScriptedTransport([made_up, made_up])
-    a = newsqa.ask(art(), "How many troops?", client=newsqa.ModelClient(transport=t, cache=False))
+    costs = Article.from_text(COSTS)
+    # Both numbers stand in the article, but no one sentence states them together.
+    made_up = {"evidence": ["S1"], "status": "answered", "answer": "It costs 4 million dollars for 300 jobs"}
+    t = ScriptedTransport([made_up, made_up], verdict="yes")
+    a = newsqa.ask(costs, "What will the plan bring?", client=newsqa.ModelClient(transport=t, cache=False))
     assert a.status == "not_in_article" and len(t.requests) == 2
-    assert "20,000" in t.requests[1]["messages"][-1]["content"]
-    fixed = {"evidence": ["S1"], "status": "answered", "answer": "20,000 National Guard troops"}
-    t = ScriptedTransport([made_up, fixed])
-    a = newsqa.ask(art(), "How many troops?", client=newsqa.ModelClient(transport=t, cache=False))
-    assert a.status == "answered" and a.answer == "20,000 National Guard troops"
-    foreign = {"evidence": ["S1"], "status": "answered", "answer": "DHS asked for 50,000 troops"}
-    t = ScriptedTransport([foreign])  # a number the article never mentions: refused without a re-ask
-    assert newsqa.ask(art(), "How many?", client=newsqa.ModelClient(transport=t, cache=False)).answer is None
+    assert "4, 300" in t.requests[1]["messages"][-1]["content"]
+    fixed = {"evidence": ["S2"], "status": "answered", "answer": "4 million dollars"}
+    t = ScriptedTransport([made_up, fixed], verdict="yes")
+    a = newsqa.ask(costs, "What will the plan cost?", client=newsqa.ModelClient(transport=t, cache=False))
+    assert a.status == "answered" and a.answer == "4 million dollars" and len(t.requests) == 3
+    foreign = {"evidence": ["S2"], "status": "answered", "answer": "It will cost 9 million dollars"}
+    t = ScriptedTransport([foreign], verdict="yes")  # a number the article never mentions: no re-ask, no check
+    a = newsqa.ask(costs, "What will it cost?", client=newsqa.ModelClient(transport=t, cache=False))
+    assert a.answer is None and len(t.requests) == 1
 
 
-def test_a_number_in_a_neighbouring_sentence_is_found_without_a_reask() -> None:
+def test_the_sentence_that_holds_the_answer_replaces_a_wrong_citation() -> None:
     from newsqa.testing import ScriptedTransport
 
-    # The model cites S3 but the number stands in S2, which shares words with the answer.
+    # The model cites S3 but copied its answer from S2: S2 becomes the evidence, without a re-ask.
     reply = {"evidence": ["S3"], "status": "answered", "answer": "DHS requested 20,000 National Guard members"}
-    t = ScriptedTransport([reply])
+    t = ScriptedTransport([reply], verdict="yes")
     a = newsqa.ask(art(), "What did DHS request?", client=newsqa.ModelClient(transport=t, cache=False))
-    assert a.status == "answered" and len(t.requests) == 1
-    assert any("20,000 National Guard members" in e.quote for e in a.evidence)
-    assert all(art().text[e.start : e.end] == e.quote for e in a.evidence)
+    assert a.status == "answered" and len(t.requests) == 2  # the draft and its check
+    assert [e.quote for e in a.evidence] == [art().sentences[1].text]
+    # The check reads the evidence alone, not the article.
+    check = t.requests[1]["messages"][-1]["content"]
+    assert art().sentences[1].text in check and "Pentagon" not in check and reply["answer"] in check
 
 
-REFUSED = {"status": "not_in_article", "evidence": [], "answer": None}
-
-
-def test_a_refusal_gets_a_second_opinion_kept_when_its_evidence_covers_the_question() -> None:
+def test_an_answer_the_check_does_not_find_in_its_evidence_is_refused() -> None:
     from newsqa.testing import ScriptedTransport
 
-    second = {"evidence": ["S1"], "status": "answered", "answer": "20,000 National Guard troops"}
-    t = ScriptedTransport([REFUSED, second])
-    q = "How many National Guard troops did DHS request from the Pentagon?"
-    a = newsqa.ask(art(), q, client=newsqa.ModelClient(transport=t, cache=False))
-    assert a.status == "answered" and a.answer == "20,000 National Guard troops"
-    assert a.usage.requests == 2
-    # The first request decides before citing; the second cites first.
-    orders = [list(r["response_format"]["schema"]["properties"]) for r in t.requests]
-    assert orders == [["status", "evidence", "answer"], ["evidence", "status", "answer"]]
-
-
-def test_a_second_opinion_from_merely_related_evidence_is_not_kept() -> None:
-    from newsqa.testing import ScriptedTransport
-
-    # S1 is about the request, not about what it costs: the refusal stands.
     related = {"evidence": ["S1"], "status": "answered", "answer": "20,000 National Guard troops"}
-    t = ScriptedTransport([REFUSED, related])
-    a = newsqa.ask(
-        art(), "How much will the deployment cost taxpayers?", client=newsqa.ModelClient(transport=t, cache=False)
-    )
-    assert a.status == "not_in_article" and a.answer is None and len(t.requests) == 2
+    t = ScriptedTransport([related], verdict="no")
+    a = newsqa.ask(art(), "How many troops did the Pentagon send?", client=newsqa.ModelClient(transport=t, cache=False))
+    assert a.status == "not_in_article" and a.answer is None and a.evidence == []
+    assert a.usage.requests == 2
 
 
-def test_question_coverage() -> None:
-    from newsqa.evidence import question_coverage
+def test_the_draft_cites_before_it_decides() -> None:
+    from newsqa.testing import ScriptedTransport
 
-    ev = resolve_refs(art(), ["S1"]).evidence
-    assert question_coverage("Who requested National Guard troops from the Pentagon?", ev) == 1.0
-    assert question_coverage("How much will the deployment cost taxpayers?", ev) == 0.0
-    assert question_coverage("Who?", ev) == 1.0  # nothing to cover
+    t = ScriptedTransport([{"status": "not_in_article", "evidence": [], "answer": None}], verdict="yes")
+    a = newsqa.ask(art(), "Who won the election?", client=newsqa.ModelClient(transport=t, cache=False))
+    assert a.status == "not_in_article" and len(t.requests) == 1  # nothing to check
+    assert list(t.requests[0]["response_format"]["schema"]["properties"]) == ["evidence", "status", "answer"]
+
+
+def test_answer_sentences() -> None:
+    from newsqa.evidence import answer_sentences
+
+    costs = Article.from_text(COSTS)
+    wrong = resolve_refs(costs, ["S1"]).evidence
+    assert answer_sentences(costs, "300 new jobs", "What do officials expect?", wrong) == [2]
+    # Already supported, or adding nothing to the question: nothing to find.
+    assert answer_sentences(costs, "4 million dollars", "?", resolve_refs(costs, ["S2"]).evidence) == []
+    assert answer_sentences(costs, "the council approved the plan", "Did the council approve the plan?", []) == []
+    # Every missing number must stand in the sentence found; one that is nowhere finds nothing.
+    assert answer_sentences(costs, "700 new jobs", "What do officials expect?", wrong) == []
+    # Only sentences the model was shown.
+    assert answer_sentences(costs, "300 new jobs", "?", wrong, allowed_sentences={0, 1}) == []

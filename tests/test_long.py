@@ -43,7 +43,7 @@ def fake_model(requests: list[dict]) -> ScriptedTransport:
             }
         return httpx2.Response(200, json=chat_completion(json.dumps(out)), request=request)
 
-    return ScriptedTransport([reply] * 500)
+    return ScriptedTransport([reply] * 500, verdict="yes")
 
 
 def prompt_tokens(body: dict) -> int:

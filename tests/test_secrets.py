@@ -18,6 +18,7 @@ from .conftest import SAMPLE
 
 KEY = "sk-proj-FAKE" + "x7Q9" * 10
 GOOD = json.dumps({"evidence": ["S1"], "status": "answered", "answer": "The Department of Homeland Security"})
+YES = json.dumps({"verdict": "yes"})
 
 
 def test_key_is_never_written_anywhere(
@@ -25,7 +26,7 @@ def test_key_is_never_written_anywhere(
 ) -> None:
     cache_dir, record_dir = tmp_path / "cache", tmp_path / "recorded"
     echo_key = (401, {}, json.dumps({"error": {"message": f"Incorrect API key provided: {KEY}"}}))
-    with FakeOpenAIServer([GOOD, GOOD, echo_key]) as server:
+    with FakeOpenAIServer([GOOD, YES, GOOD, echo_key]) as server:
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("NEWSQA_MODEL", "fake")
