@@ -16,15 +16,14 @@ for the concurrency benchmark.
 
 from __future__ import annotations
 
-import http.server
 import json
 import re
-import socketserver
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from newsqa.testing import FakeOpenAIServer
 from newsqa.tokens import get_tokenizer
 
 ANSWER_WORDS = 25
@@ -180,39 +179,17 @@ class CountingServer:
         self.latency = latency
         self.counter = Counter()
         self._lock = threading.Lock()
-        fake = self
+        self._server = FakeOpenAIServer(self._behaviour)
+        self.base_url = self._server.base_url
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def _behaviour(self, body: dict[str, Any]) -> tuple[int, dict[str, str], str]:
+        status, payload = self._handle(body)
+        return status, {}, json.dumps(payload)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-                status, payload = fake._handle(raw)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-            request_queue_size = 128
-
-        self._httpd = Server(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    def _handle(self, raw: bytes) -> tuple[int, dict[str, Any]]:
+    def _handle(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         started = time.perf_counter()
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return 400, {"error": {"message": "body is not JSON"}}
+        if "_raw" in body or "_body" in body:
+            return 400, {"error": {"message": "body is not a JSON object"}}
         with self._lock:
             self.counter.in_flight += 1
             self.counter.max_in_flight = max(self.counter.max_in_flight, self.counter.in_flight)
@@ -245,9 +222,8 @@ class CountingServer:
             self.counter = Counter()
 
     def __enter__(self) -> CountingServer:
-        self._thread.start()
+        self._server.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.__exit__(*exc)

@@ -303,13 +303,16 @@ class FakeOpenAIServer:
     a reply accepted by :class:`ScriptedTransport` (text or dict), or one of the strings ``"reset"``
     (drop the connection without answering) and ``"sleep:<seconds>"`` (answer late). For fault tests
     that need real sockets; use as a context manager, ``base_url`` gives the endpoint.
+    ``script`` may also be a callable that takes each parsed request body and returns its behaviour
+    (a server that answers by rule, such as the peer benchmark's counting server).
     """
 
-    def __init__(self, script: Iterable[Any]) -> None:
+    def __init__(self, script: Iterable[Any] | Callable[[dict[str, Any]], Any]) -> None:
         import http.server
         import socketserver
 
-        self._script: Iterator[Any] = iter(list(script))
+        self._rule = script if callable(script) else None
+        self._script: Iterator[Any] = iter(()) if callable(script) else iter(list(script))
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         fake = self
@@ -323,14 +326,18 @@ class FakeOpenAIServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length)
+                body = _normalise_body(raw)
                 with fake._lock:
-                    fake.requests.append(_normalise_body(raw))
-                    behaviour = next(fake._script, None)
+                    fake.requests.append(body)
+                    behaviour = None if fake._rule else next(fake._script, None)
+                if fake._rule:
+                    behaviour = fake._rule(body)
                 fake._respond(self, behaviour)
 
         class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
             daemon_threads = True
             allow_reuse_address = True
+            request_queue_size = 128
 
         self._httpd = Server(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 import newsqa
 from newsqa import ModelClient
-from newsqa.schemas import Answer, draft_model
+from newsqa.schemas import Answer, Verdict, draft_model
 from newsqa.testing import ScriptedTransport, chat_completion
 
 GOOD = {"evidence": ["S1"], "status": "answered", "answer": "DHS asked the Pentagon for 20,000 troops"}
@@ -176,3 +176,16 @@ def test_async_complete() -> None:
 
     done = asyncio.run(main())
     assert done.value == Person(name="Tricia McLaughlin", role="Assistant Secretary")
+
+
+def test_fake_server_can_answer_by_rule() -> None:
+    from newsqa.testing import FakeOpenAIServer
+
+    def rule(body: dict[str, Any]) -> dict[str, Any]:
+        # Echo the question back: proves the rule sees each parsed request.
+        return {"verdict": "yes" if "yes" in body["messages"][-1]["content"] else "no"}
+
+    with FakeOpenAIServer(rule) as server:
+        c = ModelClient(base_url=server.base_url, api_key="k", model="m", cache=False)
+        got = [c.complete([{"role": "user", "content": t}], Verdict).value.verdict for t in ("say yes", "say n")]
+    assert got == ["yes", "no"] and len(server.requests) == 2
