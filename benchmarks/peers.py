@@ -479,7 +479,9 @@ def _verdicts(data: dict[str, Any]) -> dict[str, str]:
                 " grounding and injection rules, ~4 tokens per sentence for the [S12] ids that make"
                 " evidence verifiable, and JSON around the answer (a summary also returns key points,"
                 " entities and who-did-what records, each with evidence, which the peers' free text"
-                " does not). On a 500-token article that overhead is larger than the article, and"
+                " does not), and each answer is confirmed by a second, short request that reads only"
+                " its evidence (~200 tokens; it is what turns related-but-not-answering evidence into"
+                " an honest refusal). On a 500-token article that overhead is larger than the article, and"
                 ' "stuff everything" is the floor no system that sends the article can go under. On a'
                 " long article newsqa's questions read only the best passages (≤ 1,500 tokens, BM25)"
                 " and its summary reads 3,000-token parts, so it sends the least for questions; for a"
