@@ -1,7 +1,8 @@
 """The public operations: ask, summarize, extract (and their async twins).
 
 article -> sentences the model may see (all of them, or the best chunks of a long article)
--> prompt -> ModelClient (validated draft) -> evidence verified against the article -> result.
+-> prompt -> ModelClient (validated draft) -> evidence verified against the article (and, for an
+answer, re-found from its own words and confirmed by a second reading of that evidence) -> result.
 """
 
 from __future__ import annotations
