@@ -136,7 +136,7 @@ def main() -> None:
     ap.add_argument(
         "--reuse",
         default="",
-        help="systems whose rows are taken from the existing accuracy.jsonl instead of run again (code unchanged)",
+        help="systems whose rows are taken from the existing accuracy.jsonl where it has them (code unchanged); new questions still run",
     )
     args = ap.parse_args()
     if args.rescore:
@@ -170,7 +170,7 @@ def main() -> None:
         article = newsqa.Article.from_file(EVAL / path)
         for name in args.systems.split(","):
             for q in qs:
-                if name in reuse:
+                if (name, q["id"]) in old:
                     rows.append(old[(name, q["id"])])
                     out.write(json.dumps(rows[-1], ensure_ascii=False) + "\n")
                     continue
@@ -183,6 +183,7 @@ def main() -> None:
                     "system": name,
                     "id": q["id"],
                     "type": q["type"],
+                    "split": q.get("split", "dev"),
                     "answerable": answerable,
                     "correct": ok,
                     "f1": round(tf1, 3),
@@ -228,21 +229,40 @@ def write_table(rows: list[dict[str, Any]], n_articles: int, *, partial: bool = 
         "| system | answer accuracy | answer token F1 | unanswerable accuracy | fabricated evidence | tokens / question | seconds / question |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
+    split = {
+        q["id"]: q.get("split", "dev")
+        for q in map(json.loads, (EVAL / "questions.jsonl").read_text().splitlines())
+        if q
+    }
+    held = [r for r in rows if split.get(r["id"]) == "heldout"]
     for name in dict.fromkeys(r["system"] for r in rows):
-        rs = [r for r in rows if r["system"] == name]
-        ans = [r for r in rs if r["answerable"]]
-        una = [r for r in rs if not r["answerable"]]
-        quotes = sum(len(r["quotes"]) for r in rs)
-        fab = sum(r["fabricated"] for r in rs)
-        lines.append(
-            f"| {name} | {sum(r['correct'] for r in ans) / max(1, len(ans)):.1%} ({sum(r['correct'] for r in ans)}/{len(ans)}) "
-            f"| {sum(r['f1'] for r in ans) / max(1, len(ans)):.3f} "
-            f"| {sum(r['correct'] for r in una) / max(1, len(una)):.1%} ({sum(r['correct'] for r in una)}/{len(una)}) "
-            f"| {fab / max(1, quotes):.1%} ({fab}/{quotes} quotes) "
-            f"| {sum(r['tokens'] for r in rs) / len(rs):.0f} | {sum(r['seconds'] for r in rs) / len(rs):.1f} |"
-        )
+        lines.append(_row(name, [r for r in rows if r["system"] == name]))
+    if held:
+        lines += [
+            "",
+            f'Of these, the {len({r["id"] for r in held})} held-out questions (`"split": "heldout"`: written after the '
+            "answer-kind rules, to test them on questions they were not made from):",
+            "",
+            *lines[2:4],
+        ]
+        for name in dict.fromkeys(r["system"] for r in held):
+            lines.append(_row(name, [r for r in held if r["system"] == name]))
     (OUT / "accuracy.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def _row(name: str, rs: list[dict[str, Any]]) -> str:
+    ans = [r for r in rs if r["answerable"]]
+    una = [r for r in rs if not r["answerable"]]
+    quotes = sum(len(r["quotes"]) for r in rs)
+    fab = sum(r["fabricated"] for r in rs)
+    return (
+        f"| {name} | {sum(r['correct'] for r in ans) / max(1, len(ans)):.1%} ({sum(r['correct'] for r in ans)}/{len(ans)}) "
+        f"| {sum(r['f1'] for r in ans) / max(1, len(ans)):.3f} "
+        f"| {sum(r['correct'] for r in una) / max(1, len(una)):.1%} ({sum(r['correct'] for r in una)}/{len(una)}) "
+        f"| {fab / max(1, quotes):.1%} ({fab}/{quotes} quotes) "
+        f"| {sum(r['tokens'] for r in rs) / len(rs):.0f} | {sum(r['seconds'] for r in rs) / len(rs):.1f} |"
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 article -> sentences the model may see (all of them, or the best chunks of a long article)
 -> prompt -> ModelClient (validated draft) -> evidence verified against the article (and, for an
-answer, re-found from its own words and confirmed by a second reading of that evidence) -> result.
+answer, re-found from its own words, held to the kind of answer the question asks for, and confirmed
+by a second reading of that evidence) -> result.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, TypeVar, get_args, get_origin
 from pydantic import BaseModel
 
 from . import prompts
+from .answer_kinds import unmet
 from .article import Article
 from .chunking import Chunk, chunk_article
 from .client import Completion, ModelClient, run_sync
@@ -136,10 +138,13 @@ async def aask(
     cache: bool = True,
     history: Sequence[tuple[str, str]] = (),
     on_delta: Callable[[str | None], None] | None = None,
+    check: bool | None = None,
 ) -> Answer:
     """Answer ``question`` from ``article`` with verified evidence, or say the article does not.
 
     ``history`` holds earlier (question, answer) turns of a conversation, for follow-up questions.
+    ``check=False`` skips the second reading that confirms an answer (one request fewer; evidence is
+    still verified); the default is :data:`CHECK_ANSWERS`.
     """
     art = _article(article)
     q = _check_question(question)
@@ -196,10 +201,13 @@ async def aask(
     elif answer and any(echoes(answer, p) for p in planted):
         log.warning("the answer repeats an instruction planted in the article; reporting not_in_article")
         answered = False
-    elif answer and CHECK_ANSWERS:
-        check = await cl.acomplete(_check_messages(q, answer, evidence), Verdict, max_tokens=20, use_cache=cache)
-        completions.append(check)
-        if check.value.verdict != "yes":
+    elif answer and (reason := unmet(q, answer, evidence)):
+        log.info("%s; reporting not_in_article", reason)
+        answered = False
+    elif answer and (CHECK_ANSWERS if check is None else check):
+        verdict = await cl.acomplete(_check_messages(q, answer, evidence), Verdict, max_tokens=20, use_cache=cache)
+        completions.append(verdict)
+        if verdict.value.verdict != "yes":
             log.info("a second reading finds that the evidence does not state the answer; reporting not_in_article")
             answered = False
     if not answered:

@@ -145,7 +145,8 @@ def main() -> None:
 @click.argument("question")
 @click.argument("article", required=False)
 @model_options
-def ask(question: str, article: str | None, as_json: bool, verbose: int, **opts: Any) -> None:
+@click.option("--no-check", is_flag=True, help="Skip the second reading that confirms an answer (one request fewer).")
+def ask(question: str, article: str | None, as_json: bool, verbose: int, no_check: bool, **opts: Any) -> None:
     """Answer QUESTION from ARTICLE: a text or HTML file, a URL, or "-"/nothing for standard input."""
     _setup_logging(verbose)
     from .api import ask as ask_
@@ -157,11 +158,11 @@ def ask(question: str, article: str | None, as_json: bool, verbose: int, **opts:
         # On a terminal the answer appears as the model writes it.
         from .render import print_streamed_answer
 
-        stream = ask_(art, question, client=client, cache=not opts["no_cache"], stream=True)
+        stream = ask_(art, question, client=client, cache=not opts["no_cache"], stream=True, check=not no_check)
         result = _run(lambda: print_streamed_answer(stream))
         _report_backend(client, result, time.perf_counter() - t0)
         return
-    result = _run(lambda: ask_(art, question, client=client, cache=not opts["no_cache"]))
+    result = _run(lambda: ask_(art, question, client=client, cache=not opts["no_cache"], check=not no_check))
     _report_backend(client, result, time.perf_counter() - t0)
     if as_json:
         click.echo(result.model_dump_json(indent=2))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from .article import Article
 from .chunking import Chunk
 from .schemas import Evidence
-from .text import STOPWORDS, normalise, translate
+from .text import STOPWORDS, content_words, normalise, translate
 
 __all__ = ["Resolution", "answer_sentences", "regrounded", "resolve_refs", "unsupported_terms"]
 
@@ -179,23 +179,6 @@ def unsupported_terms(answer: str | None, evidence: Sequence[Evidence]) -> list[
     return out
 
 
-_QUESTION_WORDS = frozenset(
-    "who whom whose what which when where why how many much did does do was were is are".split()
-)
-
-
-def _words(text: str) -> set[str]:
-    """Content words (5-letter stems) and numbers (without separators) of ``text``."""
-    out: set[str] = set()
-    for w in re.findall(r"[a-z0-9][a-z0-9,.'-]*[a-z0-9]|[a-z0-9]", normalise(text)):
-        w = w.replace(",", "")
-        if w[0].isdigit():
-            out.add(w)
-        elif len(w) > 2 and w not in STOPWORDS and w not in _QUESTION_WORDS:
-            out.add(w.split("'")[0][:5])
-    return out
-
-
 def answer_sentences(
     article: Article,
     answer: str,
@@ -214,22 +197,22 @@ def answer_sentences(
     cited evidence lacks, and at least half of its new words; ties go to the sentence sharing more
     of the question. Returns [] when the evidence already holds the answer or nothing better exists.
     """
-    new = _words(answer) - _words(question)
+    new = content_words(answer) - content_words(question)
     if not new:
         return []
     keys = {w for w in new if w[0].isdigit()} | {_stem(t) for t in unsupported_terms(answer, []) if _stem(t) in new}
-    have = _words(" ".join(e.quote for e in evidence))
+    have = content_words(" ".join(e.quote for e in evidence))
     missing = new - have
     if not missing or (not (keys & missing) and len(missing) * 2 < len(new)):
         return []
-    asked = _words(question)
+    asked = content_words(question)
     picked: list[int] = []
     for _ in range(max_sentences):
         best: tuple[float, int] | None = None
         for k, s in enumerate(article.sentences):
             if (allowed_sentences is not None and k not in allowed_sentences) or k in picked:
                 continue
-            ws = _words(s.text)
+            ws = content_words(s.text)
             gain = missing & ws
             # The first sentence must hold every missing name and number; a second may complete a list.
             if not gain or (not picked and not (keys & missing) <= ws):
@@ -242,7 +225,7 @@ def answer_sentences(
         if best is None:
             break
         picked.append(best[1])
-        missing -= _words(article.sentences[best[1]].text)
+        missing -= content_words(article.sentences[best[1]].text)
         if not missing:
             break
     if keys & missing or 2 * len(new - missing) < len(new):
@@ -272,8 +255,8 @@ def regrounded(
     picked = answer_sentences(article, answer, question, evidence, allowed_sentences=allowed_sentences)
     if not picked:
         return list(evidence)
-    new = _words(answer) - _words(question)
-    kept = [e for e in evidence if _words(e.quote) & new]
+    new = content_words(answer) - content_words(question)
+    kept = [e for e in evidence if content_words(e.quote) & new]
     added = resolve_refs(article, [f"S{k + 1}" for k in picked], chunks=chunks).evidence
     spans = {(e.start, e.end): e for e in kept + added}
     return [spans[k] for k in sorted(spans)]

@@ -30,6 +30,7 @@ class Session:
         client: ModelClient | None = None,
         cache: bool = True,
         max_turns: int = 6,
+        check: bool | None = None,
     ) -> None:
         if isinstance(article, Path):
             article = Article.from_file(article)
@@ -39,6 +40,7 @@ class Session:
         self.client = client or default_client()
         self.cache = cache
         self.max_turns = max_turns
+        self.check = check
         self.history: list[Answer] = []
         self._summary: Summary | None = None
         self._alock: asyncio.Lock | None = None
@@ -55,13 +57,24 @@ class Session:
 
     async def aask(self, question: str) -> Answer:
         async with self._lock():
-            answer = await aask(self.article, question, client=self.client, cache=self.cache, history=self._turns())
+            answer = await aask(
+                self.article, question, client=self.client, cache=self.cache, history=self._turns(), check=self.check
+            )
             self.history.append(answer)
             return answer
 
     def ask(self, question: str) -> Answer:
         with self._tlock:
-            answer = run_sync(aask(self.article, question, client=self.client, cache=self.cache, history=self._turns()))
+            answer = run_sync(
+                aask(
+                    self.article,
+                    question,
+                    client=self.client,
+                    cache=self.cache,
+                    history=self._turns(),
+                    check=self.check,
+                )
+            )
             self.history.append(answer)
             return answer
 

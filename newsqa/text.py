@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["STOPWORDS", "normalise", "translate"]
+__all__ = ["STOPWORDS", "content_words", "normalise", "translate"]
 
 _TRANSLATE = str.maketrans(
     {
@@ -33,3 +33,20 @@ STOPWORDS = frozenset(
     what when where why how which did does do has have had will would can could should may might into over
     about after before said says according mr mrs ms dr""".split()
 )
+
+
+_QUESTION_WORDS = frozenset(
+    "who whom whose what which when where why how many much did does do was were is are".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """Content words (5-letter stems) and numbers (without separators) of ``text``."""
+    out: set[str] = set()
+    for w in re.findall(r"[a-z0-9][a-z0-9,.'-]*[a-z0-9]|[a-z0-9]", normalise(text)):
+        w = w.replace(",", "")
+        if w[0].isdigit():
+            out.add(w)
+        elif len(w) > 2 and w not in STOPWORDS and w not in _QUESTION_WORDS:
+            out.add(w.split("'")[0][:5])
+    return out

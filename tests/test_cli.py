@@ -39,6 +39,16 @@ def test_ask_json_prints_a_valid_answer() -> None:
     assert "answered by embedded model" in r.stderr
 
 
+def test_no_check_skips_the_second_reading() -> None:
+    plain = run("ask", "Who requested what?", str(SAMPLE), "--json", "--no-cache")
+    checked = newsqa.Answer.model_validate_json(plain.stdout)
+    r = run("ask", "Who requested what?", str(SAMPLE), "--json", "--no-cache", "--no-check")
+    assert r.returncode == 0, r.stderr
+    a = newsqa.Answer.model_validate_json(r.stdout)
+    assert (checked.usage.requests, a.usage.requests) == (2, 1)
+    assert a.answer == checked.answer and a.evidence == checked.evidence
+
+
 def test_summarize_json_prints_a_valid_summary() -> None:
     r = run("summarize", str(SAMPLE), "--json")
     assert r.returncode == 0, r.stderr

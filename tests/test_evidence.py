@@ -164,6 +164,20 @@ def test_an_answer_the_check_does_not_find_in_its_evidence_is_refused() -> None:
     assert a.usage.requests == 2
 
 
+def test_the_check_can_be_switched_off_per_call_and_per_session() -> None:
+    from newsqa.testing import ScriptedTransport
+
+    related = {"evidence": ["S1"], "status": "answered", "answer": "20,000 National Guard troops"}
+    t = ScriptedTransport([related], verdict="no")  # a check would refuse it
+    a = newsqa.ask(art(), "What did DHS ask for?", client=newsqa.ModelClient(transport=t, cache=False), check=False)
+    assert a.status == "answered" and len(t.requests) == 1
+    t = ScriptedTransport([related, related], verdict="no")
+    s = newsqa.Session(art(), client=newsqa.ModelClient(transport=t, cache=False), check=False)
+    assert s.ask("What did DHS ask for?").status == "answered" and len(t.requests) == 1
+    s.check = None  # back to the default: checked, and refused
+    assert s.ask("And what did it ask for?").status == "not_in_article" and len(t.requests) == 3
+
+
 def test_the_draft_cites_before_it_decides() -> None:
     from newsqa.testing import ScriptedTransport
 
