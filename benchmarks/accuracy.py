@@ -207,8 +207,11 @@ def rescore() -> None:
     rows = [json.loads(line) for line in (OUT / "accuracy.jsonl").read_text().splitlines() if line.strip()]
     for r in rows:
         answers = gold[r["id"]]["answers"]
+        r["answerable"] = bool(answers)
         if answers:
             r["correct"], r["f1"] = correct(r["answer"], answers)
+        else:
+            r["correct"], r["f1"] = r["refused"], float(r["refused"])
     # Only articles both systems finished are compared.
     done = {r["id"] for r in rows if r["system"] == "baseline"}
     rows = [r for r in rows if r["id"] in done]

@@ -10,7 +10,8 @@ carry a requirement that plain text can check, whatever the model believes:
 - a quantity (``how many``, ``how much``) needs a number in the answer;
 - a calendar point (``what date``, ``in what year``) needs a date or time in the answer;
 - a penalty (``what sentence``, ``how long ... sentenced``) needs a term or penalty in the answer;
-- a yes/no question needs evidence that holds most of the words of its claim.
+- a yes/no question needs evidence that holds most of the words of its claim, and, when it asks
+  whether something happened, evidence that does not merely ask for, plan or threaten it.
 
 These are necessary conditions only: an answer that meets them may still be wrong, and the answer
 check in :mod:`newsqa.api` still reads it. An answer that misses them is not an answer of the kind
@@ -87,6 +88,14 @@ _CAUSAL = re.compile(
     r"|because of|since|therefore|consequently|thus|why)\b"
 )
 _AUXILIARIES = frozenset("did does do has have had is are was were will would can could should must".split())
+# Asked for, planned, threatened or conditional: such a sentence holds the words of a claim without
+# saying that it happened ("stated it would attack" does not answer "Did it attack?").
+_UNREALISED = re.compile(
+    r"\b(?:would|will|shall|may|might|could|should|plans?|planned|planning|intends?|intended|threat\w*"
+    r"|ask(?:s|ed|ing)?|request\w*|urg(?:e|es|ed|ing)|call(?:s|ed)? (?:on|for)|propos\w*|seek\w*|sought"
+    r"|wants?|wanted|hopes?|hoped|expect\w*|consider\w*|reconsider\w*|demand\w*|if|unless|vow\w*|promis\w*)\b"
+)
+_ASKS_ABOUT_FACT = re.compile(_LEAD + r"(?:did|does|do|has|have|had|is|are|was|were)\b")
 
 
 def question_kind(question: str) -> Kind | None:
@@ -116,4 +125,9 @@ def unmet(question: str, answer: str, evidence: Sequence[Evidence]) -> str | Non
         # A yes or a no is a statement about the question's claim; most of its words must be there.
         if claim and 3 * len(held) < 2 * len(claim):
             return "the question asks whether something happened and the evidence does not say"
+        q = normalise(question)
+        if _ASKS_ABOUT_FACT.search(q) and not _UNREALISED.search(q):
+            stating = [e.quote for e in evidence if 3 * len(claim & content_words(e.quote)) >= 2 * len(claim)]
+            if stating and all(_UNREALISED.search(normalise(t)) for t in stating):
+                return "the evidence says it was asked for, planned or threatened, not that it happened"
     return None

@@ -69,9 +69,11 @@ def test_quantities_dates_and_penalties_must_be_in_the_answer() -> None:
 
 
 def test_a_yes_or_no_needs_the_claim_in_its_evidence() -> None:
-    # A necessary condition only: "asked the governor to close the mine" holds the claim's words, so
-    # telling asked-for from done is left to the answer check.
-    assert unmet("Did the governor close the Sago mine?", "Yes, the governor closed the mine", ev(4)) is None
+    # Asked for is not done: the union's request holds the claim's words but does not say it happened.
+    assert unmet("Did the governor close the Sago mine?", "Yes, the governor closed the mine", ev(4)) is not None
+    # ... which is the right evidence when the question is about the request or the future.
+    assert unmet("Did the union ask the governor to close the mine?", "Yes", ev(4)) is None
+    assert unmet("Will the governor close the Sago mine?", "The union asked him to", ev(4)) is None
     assert unmet("Did the governor order an inspection of the Sago mine?", "Yes", ev(1)) is not None
     assert unmet("Was Ann Pike charged with negligence?", "Yes", ev(5)) is None
 
