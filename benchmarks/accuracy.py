@@ -207,11 +207,13 @@ def rescore() -> None:
     rows = [json.loads(line) for line in (OUT / "accuracy.jsonl").read_text().splitlines() if line.strip()]
     for r in rows:
         answers = gold[r["id"]]["answers"]
-        r["answerable"] = bool(answers)
+        r["answerable"], r["type"] = bool(answers), gold[r["id"]]["type"]
         if answers:
-            r["correct"], r["f1"] = correct(r["answer"], answers)
+            ok, tf1 = correct(r["answer"], answers)
+            r["correct"], r["f1"] = ok, round(tf1, 3)
         else:
             r["correct"], r["f1"] = r["refused"], float(r["refused"])
+    (OUT / "accuracy.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     # Only articles both systems finished are compared.
     done = {r["id"] for r in rows if r["system"] == "baseline"}
     rows = [r for r in rows if r["id"] in done]

@@ -85,7 +85,7 @@ _CAUSAL = re.compile(
     r"|led to|lead(?:s|ing)? to|blam\w*|trigger\w*|spark\w*|prompt\w*|reasons?|attribut\w*|after|so that"
     r"|in order to|in an effort to|aim(?:s|ed|ing)? to|purpose|intend\w*|to ensure|want\w* to|hop(?:e|es|ed|ing) to"
     r"|seek\w* to|sought to|concerns?|concerned|ignit\w*|started by|set off|stem(?:s|med|ming)? from|motiv\w*"
-    r"|because of|since|therefore|consequently|thus|why)\b"
+    r"|since|therefore|consequently|thus|why)\b"
 )
 _AUXILIARIES = frozenset("did does do has have had is are was were will would can could should must".split())
 # Asked for, planned, threatened or conditional: such a sentence holds the words of a claim without
