@@ -183,7 +183,6 @@ def main() -> None:
                     "system": name,
                     "id": q["id"],
                     "type": q["type"],
-                    "split": q.get("split", "dev"),
                     "answerable": answerable,
                     "correct": ok,
                     "f1": round(tf1, 3),

@@ -100,7 +100,10 @@ _ASKS_ABOUT_FACT = re.compile(_LEAD + r"(?:did|does|do|has|have|had|is|are|was|w
 
 def question_kind(question: str) -> Kind | None:
     """The kind of answer ``question`` asks for, when it is one with a checkable requirement."""
-    q = normalise(question)
+    return _kind(normalise(question))
+
+
+def _kind(q: str) -> Kind | None:
     for kind, pattern in _QUESTION_KINDS:
         if pattern.search(q):
             return kind
@@ -109,7 +112,8 @@ def question_kind(question: str) -> Kind | None:
 
 def unmet(question: str, answer: str, evidence: Sequence[Evidence]) -> str | None:
     """Why ``answer`` (with ``evidence``) cannot be the kind of answer ``question`` asks for, or None."""
-    kind = question_kind(question)
+    q = normalise(question)
+    kind = _kind(q)
     a = normalise(answer)
     if kind == "quantity" and not _QUANTITY.search(a):
         return "the question asks for a quantity and the answer gives none"
@@ -125,7 +129,6 @@ def unmet(question: str, answer: str, evidence: Sequence[Evidence]) -> str | Non
         # A yes or a no is a statement about the question's claim; most of its words must be there.
         if claim and 3 * len(held) < 2 * len(claim):
             return "the question asks whether something happened and the evidence does not say"
-        q = normalise(question)
         if _ASKS_ABOUT_FACT.search(q) and not _UNREALISED.search(q):
             stating = [e.quote for e in evidence if 3 * len(claim & content_words(e.quote)) >= 2 * len(claim)]
             if stating and all(_UNREALISED.search(normalise(t)) for t in stating):
