@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import newsqa  # noqa: E402
-from newsqa.client import run_sync  # noqa: E402
-from newsqa.text import normalise  # noqa: E402
+from newsqa.model.loop import run_sync  # noqa: E402
+from newsqa.text.words import normalise  # noqa: E402
 
 EVAL = ROOT / "fixtures" / "eval"
 OUT = Path(__file__).resolve().parent

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import newsqa
-from newsqa import api, prompts
+from newsqa import prompts
+from newsqa.grounding import locate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.accuracy import EVAL, OUT, correct, ours
@@ -36,7 +37,7 @@ _QUOTE_EVIDENCE = "- evidence: the one to three sentences that state the answer,
 @contextmanager
 def quote_design() -> Iterator[None]:
     """The same pipeline with an untagged article and prompts that ask for copied sentences."""
-    load, block, resolve = prompts.load, prompts.article_block, api.resolve_refs
+    load, block, resolve = prompts.load, prompts.article_block, locate.resolve_refs
 
     def load_quotes(name: str) -> str:
         text = load(name)
@@ -54,11 +55,13 @@ def quote_design() -> Iterator[None]:
         REJECTED.extend(found.rejected)
         return found
 
-    prompts.load, prompts.article_block, api.resolve_refs = load_quotes, untagged, counted  # type: ignore[assignment]
+    prompts.load, prompts.article_block, locate.resolve_refs = load_quotes, untagged, counted  # type: ignore[assignment]
+    prompts._template.cache_clear()
     try:
         yield
     finally:
-        prompts.load, prompts.article_block, api.resolve_refs = load, block, resolve  # type: ignore[assignment]
+        prompts.load, prompts.article_block, locate.resolve_refs = load, block, resolve  # type: ignore[assignment]
+        prompts._template.cache_clear()
 
 
 def main() -> None:

@@ -27,8 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 import newsqa  # noqa: E402
 from newsqa import prompts  # noqa: E402
-from newsqa.api import ANSWER_MAX_TOKENS  # noqa: E402
-from newsqa.local import assemble_model, llama_server, local_transport, share_model  # noqa: E402
+from newsqa.api.questions import ANSWER_MAX_TOKENS  # noqa: E402
+from newsqa.model.local import assemble_model, local_transport, share_model
+from newsqa.testing import llama_server  # noqa: E402
 from newsqa.schemas import Answer, draft_model  # noqa: E402
 
 SAMPLE = ROOT / "fixtures" / "articles" / "dhs-national-guard.txt"
@@ -49,7 +50,7 @@ def cli(question: str, cache: Path) -> tuple[float, dict]:
     env["NEWSQA_CACHE_DIR"] = str(cache)
     t0 = time.perf_counter()
     r = subprocess.run(
-        [sys.executable, "-m", "newsqa.cli", "ask", question, str(SAMPLE), "--json", "--no-cache"],
+        [sys.executable, "-m", "newsqa", "ask", question, str(SAMPLE), "--json", "--no-cache"],
         capture_output=True,
         text=True,
         env=env,

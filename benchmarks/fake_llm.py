@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from newsqa.testing import FakeOpenAIServer
-from newsqa.tokens import get_tokenizer
+from newsqa.text.tokens import get_tokenizer
 
 ANSWER_WORDS = 25
 SUMMARY_WORDS = 90

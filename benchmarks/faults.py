@@ -98,7 +98,7 @@ def run_case(case: Case) -> dict[str, Any]:
         outcome, usage = "ok", None
         try:
             if case.stream:
-                from newsqa.client import run_sync
+                from newsqa.model.loop import run_sync
 
                 pieces: list[str] = []
                 done = run_sync(client.acomplete(MESSAGES, DRAFT, on_delta=lambda p: pieces.append(p or "")))

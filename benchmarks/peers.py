@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 import newsqa  # noqa: E402
 from benchmarks.fake_llm import CountingServer  # noqa: E402
-from newsqa.article import Article  # noqa: E402
-from newsqa.chunking import chunk_article  # noqa: E402
-from newsqa.tokens import DEFAULT_ENCODING, get_tokenizer  # noqa: E402
+from newsqa.text.article import Article  # noqa: E402
+from newsqa.text.chunking import chunk_article  # noqa: E402
+from newsqa.text.tokens import DEFAULT_ENCODING, get_tokenizer  # noqa: E402
 
 SAMPLE = ROOT / "fixtures" / "articles" / "dhs-national-guard.txt"
 LONG = ROOT / "fixtures" / "eval" / "long" / "01_911-commission-ch12-global-strategy.txt"
@@ -330,7 +330,9 @@ def chunking_section() -> tuple[str, dict[str, Any]]:
 
 # -- concurrency --------------------------------------------------------------------------------------
 def concurrency_section() -> tuple[str, dict[str, Any]]:
-    from newsqa.api import SUMMARY_MAX_TOKENS, _budget, _chunks
+    from newsqa.api.common import budget as _budget
+    from newsqa.api.common import chunks_for as _chunks
+    from newsqa.api.summaries import SUMMARY_MAX_TOKENS
 
     latency = 0.2
     text = Article.from_text(news_megabyte(), max_chars=2_000_000, max_lines=200_000).text

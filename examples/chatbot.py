@@ -13,9 +13,9 @@ from __future__ import annotations
 import sys
 
 import newsqa
-from newsqa.render import print_answer, print_summary
-from newsqa.session import Session
-from newsqa.tools import load_article
+from newsqa.faces.render import print_answer, print_summary
+from newsqa.faces.session import Session
+from newsqa.faces.tools import load_article
 
 
 def main() -> int:

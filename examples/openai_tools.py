@@ -15,7 +15,7 @@ import sys
 
 from openai import OpenAI
 
-import newsqa.tools
+from newsqa import tools
 
 MODEL = os.environ.get("CHAT_MODEL", "gpt-4o-mini")
 
@@ -30,13 +30,13 @@ def chat(user_message: str) -> str:
         {"role": "user", "content": user_message},
     ]
     for _ in range(5):
-        reply = client.chat.completions.create(model=MODEL, messages=messages, tools=newsqa.tools.openai_tools())
+        reply = client.chat.completions.create(model=MODEL, messages=messages, tools=tools.openai_tools())
         msg = reply.choices[0].message
         if not msg.tool_calls:
             return msg.content or ""
         messages.append(msg.model_dump(exclude_none=True))
         for call in msg.tool_calls:
-            messages.append({"role": "tool", "tool_call_id": call.id, "content": newsqa.tools.dispatch(call)})
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": tools.dispatch(call)})
     return "(gave up after 5 tool rounds)"
 
 

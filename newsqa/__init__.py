@@ -10,11 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .api import aask, aextract, ask, asummarize, default_client, extract, summarize
-    from .article import Article, Span
-    from .cache import Cache, CacheStats
-    from .chunking import Chunk, chunk_article
-    from .client import Completion, ModelClient
+    from .api import aask, aextract, ask, astream, asummarize, default_client, extract, summarize
     from .errors import (
         ArticleError,
         ArticleNotFoundError,
@@ -34,31 +30,42 @@ if TYPE_CHECKING:
         TruncatedOutputError,
         ValidationExhaustedError,
     )
-    from .schemas import Action, Answer, Entities, Evidence, KeyPoint, Summary, Usage
-    from .session import Session
-    from .streaming import astream
-    from .web import article_from_html, fetch_article
+    from .faces.session import Session
+    from .grounding import CHECK_NAMES
+    from .model.cache import Cache, CacheStats
+    from .model.client import Completion, ModelClient
+    from .model.settings import Settings
+    from .schemas import Action, Answer, Entities, Evidence, KeyPoint, Refusal, Summary, Usage
+    from .text.article import Article, Span
+    from .text.chunking import Chunk, chunk_article
+    from .text.web import article_from_html, fetch_article
 
 from . import errors as _errors  # no dependencies: cheap to load eagerly
 
 # The public names load on first use (PEP 562), so `import newsqa` and `newsqa --help` stay fast:
 # pydantic models, asyncio and the HTTP stack are imported only by the code that needs them.
 _LAZY = {
-    **dict.fromkeys(["aask", "aextract", "ask", "asummarize", "default_client", "extract", "summarize"], "api"),
-    **dict.fromkeys(["Article", "Span"], "article"),
-    **dict.fromkeys(["Cache", "CacheStats"], "cache"),
-    **dict.fromkeys(["Chunk", "chunk_article"], "chunking"),
-    **dict.fromkeys(["Completion", "ModelClient"], "client"),
+    **dict.fromkeys(
+        ["aask", "aextract", "ask", "astream", "asummarize", "default_client", "extract", "summarize"], "api"
+    ),
+    **dict.fromkeys(["Article", "Span"], "text.article"),
+    **dict.fromkeys(["Cache", "CacheStats"], "model.cache"),
+    **dict.fromkeys(["Chunk", "chunk_article"], "text.chunking"),
+    **dict.fromkeys(["Completion", "ModelClient"], "model.client"),
+    "Settings": "model.settings",
+    "CHECK_NAMES": "grounding",
     **dict.fromkeys(_errors.__all__, "errors"),
-    **dict.fromkeys(["Action", "Answer", "Entities", "Evidence", "KeyPoint", "Summary", "Usage"], "schemas"),
-    "Session": "session",
-    "astream": "streaming",
-    **dict.fromkeys(["article_from_html", "fetch_article"], "web"),
+    **dict.fromkeys(["Action", "Answer", "Entities", "Evidence", "KeyPoint", "Refusal", "Summary", "Usage"], "schemas"),
+    "Session": "faces.session",
+    **dict.fromkeys(["article_from_html", "fetch_article"], "text.web"),
 }
+# Modules users import by their short name: newsqa.tools (chatbot tools), newsqa.mcp_server.
+_MODULES = {"tools": "faces.tools", "mcp_server": "faces.mcp_server", "testing": "testing"}
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CHECK_NAMES",
     "Action",
     "Answer",
     "Article",
@@ -82,10 +89,12 @@ __all__ = [
     "ModelError",
     "NewsQAError",
     "QuestionError",
+    "Refusal",
     "RefusalError",
     "ReplayError",
     "RetriesExhaustedError",
     "Session",
+    "Settings",
     "Span",
     "Summary",
     "TruncatedOutputError",
@@ -114,9 +123,8 @@ def __getattr__(name: str) -> object:
         value = getattr(importlib.import_module(f".{module}", __name__), name)
         globals()[name] = value  # later lookups skip this function
         return value
-    # Submodules with optional or heavier imports: newsqa.tools, newsqa.testing, newsqa.mcp_server.
-    if name in ("tools", "testing", "mcp_server"):
-        return importlib.import_module(f".{name}", __name__)
+    if name in _MODULES:
+        return importlib.import_module(f".{_MODULES[name]}", __name__)
     raise AttributeError(f"module 'newsqa' has no attribute {name!r}")
 
 

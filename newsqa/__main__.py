@@ -1,5 +1,5 @@
 """``python -m newsqa`` runs the command-line interface."""
 
-from .cli import main
+from .faces.cli import main
 
 main()

@@ -1,21 +1,24 @@
 """Prompt templates (the versioned text files of ``prompts/``) and the messages built from them.
 
-The article always comes first in the user message and the task after it, so that every task on
-one article shares a token prefix: a local model's prefix (KV) cache then reads the article once.
+Templates are :class:`string.Template` text (``$question``), filled in one pass: text that stands in
+an article or an answer is never read as a placeholder. The article always comes first in the user
+message and the task after it, so that every task on one article shares a token prefix: a local
+model's prefix (KV) cache then reads the article once.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import string
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .article import Article, Span
 from .errors import ConfigurationError
-from .injection import defang, instruction_like
+from .text.article import Article, Span
+from .text.hostile import defang, instruction_like
 
-__all__ = ["PROMPT_NAMES", "article_block", "defang", "load", "messages_for", "prompt_version"]
+__all__ = ["PROMPT_NAMES", "article_block", "defang", "load", "messages_for", "prompt_version", "render"]
 
 PROMPT_NAMES = (
     "system",
@@ -115,8 +118,14 @@ def messages_for(block: str, task: str) -> list[dict[str, str]]:
     ]
 
 
+@functools.cache
+def _template(name: str) -> string.Template:
+    return string.Template(load(name))
+
+
 def render(name: str, **values: str) -> str:
-    text = load(name)
-    for key, value in values.items():
-        text = text.replace("{" + key + "}", value)
-    return text
+    """Fill template ``name``; every placeholder must be given (a missing one is a bug, not a blank)."""
+    try:
+        return _template(name).substitute(values)
+    except (KeyError, ValueError) as exc:
+        raise ConfigurationError(f"prompt {name!r} cannot be filled: {exc}") from exc

@@ -23,6 +23,7 @@ __all__ = [
     "Entities",
     "Evidence",
     "KeyPoint",
+    "Refusal",
     "Summary",
     "Usage",
     "Verdict",
@@ -69,6 +70,13 @@ class _Result(BaseModel):
     usage: Usage = Field(default_factory=Usage, description="tokens spent by this call", json_schema_extra=_META)
 
 
+class Refusal(BaseModel):
+    """Why newsqa did not let an answer stand: the grounding check that refused it, and its reason."""
+
+    check: str = Field(description="the name of the grounding check that refused the answer")
+    reason: str = Field(description="why, in words a reader can check against the article")
+
+
 class Answer(_Result):
     """An answer to one question, grounded in quotes from the article."""
 
@@ -83,6 +91,16 @@ class Answer(_Result):
     unsupported: list[str] = Field(
         default_factory=list,
         description="names or numbers in the answer that none of its evidence contains",
+        json_schema_extra=_META,
+    )
+    refusal: Refusal | None = Field(
+        default=None,
+        description="when not_in_article: which grounding check refused the answer, and why",
+        json_schema_extra=_META,
+    )
+    checks: list[str] = Field(
+        default_factory=list,
+        description="the grounding checks the answer passed, in the order they ran",
         json_schema_extra=_META,
     )
 

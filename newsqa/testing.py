@@ -1,20 +1,22 @@
-"""Test kit: record and replay model exchanges at the HTTP level, and a scripted model.
+"""Test kit: scripted and recorded models for your own tests, and real servers for fault tests.
 
-All three are httpx transports, handed to the openai client through ``ModelClient(transport=...)``,
-so everything above HTTP (schema negotiation, validation, re-asks, retries, the cache) runs for real.
+All transports here are httpx transports, handed to the openai client through
+``ModelClient(transport=...)``, so everything above HTTP (schema negotiation, validation, re-asks,
+retries, the cache) runs for real. Production code never imports this module.
 
-- :class:`RecordingTransport` wraps a real transport and writes each exchange to a directory,
-  with credentials and cookies scrubbed.
-- :class:`ReplayTransport` serves recorded exchanges matched on the normalised request body and
-  raises :class:`~newsqa.errors.ReplayError` for anything unrecorded.
 - :class:`ScriptedTransport` answers from a queue of canned replies, for unit tests of your own code.
+- :class:`ReplayTransport` / :class:`RecordingTransport` (from :mod:`newsqa.model.recording`) serve
+  and write recorded exchanges.
+- :class:`FakeOpenAIServer` is a real HTTP server on 127.0.0.1 with scripted behaviours.
+- :func:`llama_server` runs ``llama_cpp.server`` on 127.0.0.1, to record fixtures over real HTTP.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
-import re
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,8 +25,9 @@ from typing import Any
 
 import httpx2
 
-from ._transport import ThreadedTransport
-from .errors import ReplayError
+from .errors import LocalModelError, ReplayError
+from .model._threaded import ThreadedTransport
+from .model.recording import RecordingTransport, ReplayTransport, exchange_key, normalise_body
 
 __all__ = [
     "FakeOpenAIServer",
@@ -33,139 +36,9 @@ __all__ = [
     "ScriptedTransport",
     "chat_completion",
     "exchange_key",
+    "llama_server",
     "streamed_completion",
 ]
-
-_SCRUB_HEADERS = frozenset(
-    {"authorization", "api-key", "x-api-key", "cookie", "set-cookie", "openai-organization", "openai-project"}
-)
-_KEEP_RESPONSE_HEADERS = frozenset({"content-type", "retry-after"})
-# Request fields that vary between runs without changing the meaning of a request.
-_VOLATILE = frozenset({"stream_options", "user", "metadata"})
-
-
-_SECRET_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|Bearer\s+[A-Za-z0-9._-]{8,})")
-
-
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if len(secret) >= 8:
-            text = text.replace(secret, "[redacted]")
-    return _SECRET_LIKE.sub("[redacted]", text)
-
-
-def _normalise_body(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        return {"_raw": raw.decode("utf-8", "replace")}
-    if isinstance(body, dict):
-        return {k: v for k, v in body.items() if k not in _VOLATILE}
-    return {"_body": body}
-
-
-def exchange_key(method: str, path: str, body: bytes) -> str:
-    """What a request is matched on: method, path and the canonical JSON of its body."""
-    canon = json.dumps(_normalise_body(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(f"{method} {path}\n{canon}".encode()).hexdigest()[:24]
-
-
-def _path(request: httpx2.Request) -> str:
-    # Match on the API route only: the same exchange replays whatever host or /v1 prefix served it.
-    p = request.url.path
-    return p[p.index("/chat/") :] if "/chat/" in p else p
-
-
-class ReplayTransport(ThreadedTransport):
-    """Serve exchanges recorded by :class:`RecordingTransport` from ``directory``.
-
-    ``played`` holds the keys served so far; :meth:`unplayed` lists recordings a test never asked for.
-    """
-
-    def __init__(self, directory: str | Path, *, latency: float = 0.0) -> None:
-        self.directory = Path(directory)
-        self.latency = latency
-        self.played: list[str] = []
-        self._index: dict[str, Path] | None = None
-
-    def _exchanges(self) -> dict[str, Path]:
-        if self._index is None:
-            self._index = {p.stem: p for p in sorted(self.directory.glob("*.json"))}
-        return self._index
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        body = request.read()
-        key = exchange_key(request.method, _path(request), body)
-        path = self._exchanges().get(key)
-        if path is None:
-            parsed = _normalise_body(body)
-            messages = parsed.get("messages") or [parsed]
-            summary = json.dumps(messages[-1], ensure_ascii=False)[:300]  # the part that differs: the task
-            raise ReplayError(
-                f"no recorded exchange {key} for {request.method} {_path(request)} in {self.directory}; "
-                f"record it with NEWSQA_RECORD_DIR (last message: {summary}...)"
-            )
-        self.played.append(key)
-        if self.latency:
-            time.sleep(self.latency)
-        data = json.loads(path.read_text(encoding="utf-8"))
-        resp = data["response"]
-        return httpx2.Response(
-            resp["status"],
-            headers=resp.get("headers", {}),
-            content=resp["body"].encode(),
-            request=request,
-        )
-
-    def unplayed(self) -> list[str]:
-        return sorted(set(self._exchanges()) - set(self.played))
-
-
-class RecordingTransport(ThreadedTransport):
-    """Pass requests to ``inner`` and write each exchange to ``directory`` (secrets scrubbed)."""
-
-    def __init__(self, inner: httpx2.BaseTransport, directory: str | Path, *, close_inner: bool = False) -> None:
-        self.inner = inner
-        self.close_inner = close_inner
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-
-    def close(self) -> None:
-        if self.close_inner:
-            self.inner.close()
-
-    async def aclose(self) -> None:
-        self.close()
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        body = request.read()
-        response = self.inner.handle_request(request)
-        content = response.read()
-        key = exchange_key(request.method, _path(request), body)
-        # Credentials go, and so does any echo of them (an API error may quote the key back).
-        secrets = [v.split(" ", 1)[-1] for k, v in request.headers.items() if k.lower() in _SCRUB_HEADERS]
-        record = {
-            "request": {
-                "method": request.method,
-                "path": _path(request),
-                "headers": {
-                    k: v
-                    for k, v in request.headers.items()
-                    if k.lower() not in _SCRUB_HEADERS and k.lower().startswith(("content-type", "accept"))
-                },
-                "body": _normalise_body(body),
-            },
-            "response": {
-                "status": response.status_code,
-                "headers": {k: v for k, v in response.headers.items() if k.lower() in _KEEP_RESPONSE_HEADERS},
-                "body": _scrub(content.decode("utf-8", "replace"), secrets),
-            },
-        }
-        record = json.loads(_scrub(json.dumps(record, ensure_ascii=False), secrets))
-        tmp = self.directory / f".{key}.tmp"
-        tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.replace(self.directory / f"{key}.json")
-        return httpx2.Response(response.status_code, headers=response.headers, content=content, request=request)
 
 
 def chat_completion(
@@ -275,7 +148,7 @@ class ScriptedTransport(ThreadedTransport):
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         with self._lock:
-            body = _normalise_body(request.read())
+            body = normalise_body(request.read())
             self.requests.append(body)
             try:
                 if self.verdict is not None and _is_check(body):
@@ -326,7 +199,7 @@ class FakeOpenAIServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length)
-                body = _normalise_body(raw)
+                body = normalise_body(raw)
                 with fake._lock:
                     fake.requests.append(body)
                     behaviour = None if fake._rule else next(fake._script, None)
@@ -384,3 +257,61 @@ class FakeOpenAIServer:
     def __exit__(self, *exc: object) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+@contextlib.contextmanager
+def llama_server(
+    model: Path | None = None, *, alias: str | None = None, n_ctx: int = 8192, timeout: float = 120.0
+) -> Iterator[str]:
+    """Run ``python -m llama_cpp.server`` on a free 127.0.0.1 port; yield its base URL once it answers.
+
+    Used to record fixtures over real HTTP and to measure the server's start-up; the process is
+    stopped when the block ends, whatever happens inside it.
+    """
+    import socket
+    import subprocess
+
+    from .model.local import assemble_model
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    cmd = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model or assemble_model()),
+        "--n_ctx",
+        str(n_ctx),
+        "--n_threads",
+        str(os.cpu_count() or 2),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    if alias:
+        cmd += ["--model_alias", alias]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise LocalModelError(f"llama_cpp.server exited with status {proc.returncode}")
+            if time.monotonic() > deadline:
+                raise LocalModelError(f"llama_cpp.server did not answer within {timeout:g}s")
+            try:
+                if httpx2.get(f"{base}/models", timeout=1).status_code == 200:
+                    break
+            except httpx2.HTTPError:
+                time.sleep(0.05)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

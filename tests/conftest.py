@@ -67,9 +67,9 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
         monkeypatch.delenv(var, raising=False)
     cache_dir = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("NEWSQA_CACHE_DIR", str(cache_dir))
-    import newsqa.api
+    import newsqa.api.common
 
-    monkeypatch.setattr(newsqa.api, "_default", None)
+    monkeypatch.setattr(newsqa.api.common, "_default", None)
     return cache_dir
 
 
@@ -78,12 +78,12 @@ def _no_real_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     """Loading the embedded model is an error unless the test is marked ``local_model``."""
     if request.node.get_closest_marker("local_model"):
         return
-    import newsqa.local
+    import newsqa.model.local
 
     def refuse(self: Any) -> Any:
         raise AssertionError("this test tried to run the real model; mark it local_model or use a replay transport")
 
-    monkeypatch.setattr(newsqa.local.LocalModelTransport, "_load", refuse)
+    monkeypatch.setattr(newsqa.model.local.LocalModelTransport, "_load", refuse)
 
 
 @pytest.fixture
@@ -105,3 +105,13 @@ def replay_client(replay: Any) -> Any:
     import newsqa
 
     return newsqa.ModelClient(transport=replay, cache=False)
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """Sync calls share one event loop for the whole process: close what each test opened on it."""
+    yield
+    from newsqa.model import client, loop
+
+    if loop._loop is not None:
+        loop.run_sync(client._close_live())

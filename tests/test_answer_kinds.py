@@ -6,8 +6,8 @@ import pytest
 
 import newsqa
 from newsqa import Article
-from newsqa.answer_kinds import question_kind, unmet
-from newsqa.evidence import resolve_refs
+from newsqa.grounding.answer_kinds import question_kind, unmet
+from newsqa.grounding.locate import resolve_refs
 from newsqa.testing import ScriptedTransport
 
 MINE = (

@@ -11,7 +11,7 @@ import pytest
 
 import newsqa
 from newsqa import tools
-from newsqa.session import Session
+from newsqa.faces.session import Session
 from newsqa.testing import ScriptedTransport
 
 from .conftest import EXCHANGES, SAMPLE
@@ -95,7 +95,7 @@ def test_mcp_server_over_stdio() -> None:
     from mcp import Client, StdioServerParameters
 
     env = {**os.environ, "NEWSQA_REPLAY_DIR": str(EXCHANGES)}
-    params = StdioServerParameters(command=sys.executable, args=["-m", "newsqa.cli", "mcp"], env=env)
+    params = StdioServerParameters(command=sys.executable, args=["-m", "newsqa", "mcp"], env=env)
     text = SAMPLE.read_text()
 
     async def main() -> tuple[list[str], dict, dict]:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import newsqa
 from newsqa import Article, chunk_article
-from newsqa.tokens import get_tokenizer
+from newsqa.text.tokens import get_tokenizer
 
 WORDS = st.sampled_from(
     ["the", "Senate", "asked", "20,000", "troops", "Dr.", "U.S.", "résumé", "—", "“quote”", "x" * 40]

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import newsqa
-from newsqa.cli import main
+from newsqa.faces.cli import main
 
 from .conftest import EXCHANGES, SAMPLE
 
@@ -20,7 +20,7 @@ from .conftest import EXCHANGES, SAMPLE
 def run(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "NEWSQA_REPLAY_DIR": str(EXCHANGES), **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "newsqa.cli", *args],
+        [sys.executable, "-m", "newsqa", *args],
         input=stdin.decode() if stdin is not None else None,
         capture_output=True,
         text=True,
@@ -111,10 +111,10 @@ def test_model_errors_exit_3(tmp_path: Path) -> None:
 
 
 def test_missing_embedded_model_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    import newsqa.local
+    import newsqa.model.local
 
-    monkeypatch.setattr(newsqa.local, "_part_path", lambda i: None)
-    monkeypatch.setattr(newsqa.local, "_is_verified", lambda p: False)
+    monkeypatch.setattr(newsqa.model.local, "_part_path", lambda i: None)
+    monkeypatch.setattr(newsqa.model.local, "_is_verified", lambda p: False)
     runner = CliRunner()
     result = runner.invoke(main, ["ask", "Who?", str(SAMPLE), "--no-cache"])
     assert result.exit_code == 3
@@ -140,7 +140,7 @@ def test_terminal_shows_the_answer_growing() -> None:
     env = {**os.environ, "NEWSQA_REPLAY_DIR": str(EXCHANGES), "COLUMNS": "200"}
     pid, fd = pty.fork()
     if pid == 0:  # the child: stdout is a terminal
-        os.execve(sys.executable, [sys.executable, "-m", "newsqa.cli", "ask", "Who requested what?", str(SAMPLE)], env)
+        os.execve(sys.executable, [sys.executable, "-m", "newsqa", "ask", "Who requested what?", str(SAMPLE)], env)
     chunks: list[bytes] = []
     while True:
         ready, _, _ = select.select([fd], [], [], 60)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import newsqa
 from newsqa import Article
-from newsqa.evidence import locate_quote, resolve_refs, unsupported_terms
+from newsqa.grounding.locate import locate_quote, resolve_refs, unsupported_terms
 from newsqa.schemas import MAX_REFS
 
 TEXT = (
@@ -188,7 +188,7 @@ def test_the_draft_cites_before_it_decides() -> None:
 
 
 def test_answer_sentences() -> None:
-    from newsqa.evidence import answer_sentences
+    from newsqa.grounding.locate import answer_sentences
 
     costs = Article.from_text(COSTS)
     wrong = resolve_refs(costs, ["S1"]).evidence

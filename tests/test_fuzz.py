@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import newsqa
 from newsqa import Article, chunk_article
-from newsqa.cli import main
-from newsqa.evidence import resolve_refs
+from newsqa.faces.cli import main
+from newsqa.grounding.locate import resolve_refs
 
 from .conftest import SAMPLE
 

@@ -8,7 +8,7 @@ import pytest
 
 import newsqa
 from newsqa import prompts
-from newsqa.injection import defang, echoes, instruction_like
+from newsqa.text.hostile import defang, echoes, instruction_like
 from newsqa.testing import ScriptedTransport
 
 from .conftest import FIXTURES

@@ -10,7 +10,7 @@ import httpx2
 import pytest
 
 import newsqa
-from newsqa import local
+from newsqa.model import local
 
 
 @pytest.fixture

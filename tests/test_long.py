@@ -10,7 +10,7 @@ import pytest
 
 import newsqa
 from newsqa.testing import ScriptedTransport, chat_completion
-from newsqa.tokens import get_tokenizer
+from newsqa.text.tokens import get_tokenizer
 
 from .conftest import FIXTURES
 
@@ -116,7 +116,7 @@ def test_twenty_thousand_words_in_bounded_memory(long_article: newsqa.Article) -
 
 
 def test_question_reads_a_bounded_passage_even_with_a_large_window(long_article: newsqa.Article) -> None:
-    from newsqa.api import ASK_CONTEXT_TOKENS
+    from newsqa.api.questions import ASK_CONTEXT_TOKENS
 
     requests: list[dict] = []
     client = newsqa.ModelClient(transport=fake_model(requests), cache=False, context_window=128_000)

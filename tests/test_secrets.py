@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import newsqa
-from newsqa.cli import main
+from newsqa.faces.cli import main
 from newsqa.testing import FakeOpenAIServer, ScriptedTransport
 
 from .conftest import SAMPLE

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.local_model
 @pytest.fixture(scope="module")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Shared by the module so the model file is assembled once; the KV state starts empty.
-    from newsqa.local import share_model
+    from newsqa.model.local import share_model
 
     d = tmp_path_factory.mktemp("smoke-cache")
     share_model(d)
@@ -42,7 +42,7 @@ def test_cli_answers_who_requested_what(model_cache: Path) -> None:
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "NEWSQA_REPLAY_DIR"):
         env.pop(var, None)
     r = subprocess.run(
-        [sys.executable, "-m", "newsqa.cli", "ask", "Who requested what?", str(SAMPLE), "--json", "--no-cache"],
+        [sys.executable, "-m", "newsqa", "ask", "Who requested what?", str(SAMPLE), "--json", "--no-cache"],
         capture_output=True,
         text=True,
         env=env,

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import newsqa
-from newsqa.web import article_from_html, fetch_article
+from newsqa.text.web import article_from_html, fetch_article
 
 from .conftest import FIXTURES
 
@@ -139,7 +139,7 @@ def test_empty_page() -> None:
 def test_cli_reads_html_files_and_urls(server: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from click.testing import CliRunner
 
-    from newsqa.cli import main
+    from newsqa.faces.cli import main
 
     page = EXPECTED[2]
     name = page["file"].split("/")[1]

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from rich.console import Console
 from rich.markup import escape
 
-from .schemas import Answer, Evidence, Summary
+from ..schemas import Answer, Evidence, Summary
 
 __all__ = ["print_answer", "print_streamed_answer", "print_summary"]
 
@@ -17,13 +17,19 @@ def _quotes(console: Console, evidence: list[Evidence], indent: str = "  ") -> N
         console.print(f"{indent}[dim]“{escape(ev.quote)}”  [{ev.start}:{ev.end}][/dim]", highlight=False)
 
 
-def print_answer(answer: Answer, console: Console | None = None, *, shown: str = "") -> None:
-    """The answer, then its quotes. ``shown`` is answer text already streamed to the terminal."""
+def print_answer(answer: Answer, console: Console | None = None, *, shown: str = "", why: bool = False) -> None:
+    """The answer, then its quotes. ``shown`` is answer text already streamed to the terminal;
+    ``why`` adds which grounding check refused an answer and its reason (or the checks it passed)."""
     console = console or Console()
     if answer.status == "not_in_article":
         if shown:
             console.print("[yellow]That answer could not be verified against the article.[/yellow]")
         console.print("[yellow]The article does not say.[/yellow]")
+        if why and answer.refusal:
+            console.print(
+                f"[dim]Refused by the {escape(answer.refusal.check)} check: {escape(answer.refusal.reason)}[/dim]",
+                highlight=False,
+            )
         return
     if shown.strip() != (answer.answer or "").strip():
         console.print(f"[bold]{escape(answer.answer or '')}[/bold]", highlight=False)
@@ -32,9 +38,13 @@ def print_answer(answer: Answer, console: Console | None = None, *, shown: str =
         _quotes(console, answer.evidence)
     if answer.unsupported:
         console.print(f"[yellow]Not found in the evidence: {escape(', '.join(answer.unsupported))}[/yellow]")
+    if why and answer.checks:
+        console.print(f"[dim]Checks passed: {escape(', '.join(answer.checks))}[/dim]", highlight=False)
 
 
-def print_streamed_answer(stream: Iterable[str | Answer], console: Console | None = None) -> Answer:
+def print_streamed_answer(
+    stream: Iterable[str | Answer], console: Console | None = None, *, why: bool = False
+) -> Answer:
     """Show the answer text as it arrives, then its evidence; returns the final Answer."""
     console = console or Console()
     shown = ""
@@ -45,7 +55,7 @@ def print_streamed_answer(stream: Iterable[str | Answer], console: Console | Non
             continue
         if shown:
             console.print()
-        print_answer(item, console, shown=shown)
+        print_answer(item, console, shown=shown, why=why)
         return item
     raise RuntimeError("the answer stream ended without a result")
 

@@ -14,7 +14,7 @@ carry a requirement that plain text can check, whatever the model believes:
   whether something happened, evidence that does not merely ask for, plan or threaten it.
 
 These are necessary conditions only: an answer that meets them may still be wrong, and the answer
-check in :mod:`newsqa.api` still reads it. An answer that misses them is not an answer of the kind
+check (:mod:`.second_reading`) still reads it. An answer that misses them is not an answer of the kind
 asked for, so it is reported as ``not_in_article`` rather than shown.
 """
 
@@ -24,10 +24,11 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
-from .schemas import Evidence
-from .text import content_words, normalise
+from ..schemas import Evidence
+from ..text.words import content_words, normalise
+from .base import Check, Claim, Context, Outcome
 
-__all__ = ["Kind", "question_kind", "unmet"]
+__all__ = ["ANSWER_KIND", "Kind", "question_kind", "unmet"]
 
 Kind = Literal["cause", "quantity", "date", "penalty", "yes_no"]
 
@@ -134,3 +135,14 @@ def unmet(question: str, answer: str, evidence: Sequence[Evidence]) -> str | Non
             if stating and all(_UNREALISED.search(normalise(t)) for t in stating):
                 return "the evidence says it was asked for, planned or threatened, not that it happened"
     return None
+
+
+def _answer_kind(claim: Claim, ctx: Context) -> Outcome:
+    return unmet(ctx.question, claim.answer or "", claim.evidence)
+
+
+ANSWER_KIND = Check(
+    "answer_kind",
+    "an answer is of the kind the question asks for (a cause, a quantity, a date, a penalty, a yes or no)",
+    _answer_kind,
+)

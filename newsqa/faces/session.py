@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from pathlib import Path
+from collections.abc import Collection
 from typing import Any
 
-from .api import aask, asummarize, default_client
-from .article import Article
-from .client import ModelClient, run_sync
-from .schemas import Answer, Summary
+from ..api import aask, asummarize, default_client
+from ..api.common import ArticleInput, as_article
+from ..model.client import ModelClient
+from ..model.loop import run_sync
+from ..schemas import Answer, Summary
 
 __all__ = ["Session"]
 
@@ -25,22 +26,20 @@ class Session:
 
     def __init__(
         self,
-        article: Article | str | Path,
+        article: ArticleInput,
         *,
         client: ModelClient | None = None,
         cache: bool = True,
         max_turns: int = 6,
         check: bool | None = None,
+        skip: Collection[str] = (),
     ) -> None:
-        if isinstance(article, Path):
-            article = Article.from_file(article)
-        elif isinstance(article, str):
-            article = Article.from_text(article)
-        self.article = article
+        self.article = as_article(article)
         self.client = client or default_client()
         self.cache = cache
         self.max_turns = max_turns
         self.check = check
+        self.skip = tuple(skip)
         self.history: list[Answer] = []
         self._summary: Summary | None = None
         self._alock: asyncio.Lock | None = None
@@ -50,6 +49,17 @@ class Session:
         turns = [(a.question, a.answer or "The article does not say.") for a in self.history]
         return turns[-self.max_turns :]
 
+    async def _ask(self, question: str) -> Answer:
+        return await aask(
+            self.article,
+            question,
+            client=self.client,
+            cache=self.cache,
+            history=self._turns(),
+            check=self.check,
+            skip=self.skip,
+        )
+
     def _lock(self) -> asyncio.Lock:
         if self._alock is None:
             self._alock = asyncio.Lock()
@@ -57,24 +67,13 @@ class Session:
 
     async def aask(self, question: str) -> Answer:
         async with self._lock():
-            answer = await aask(
-                self.article, question, client=self.client, cache=self.cache, history=self._turns(), check=self.check
-            )
+            answer = await self._ask(question)
             self.history.append(answer)
             return answer
 
     def ask(self, question: str) -> Answer:
         with self._tlock:
-            answer = run_sync(
-                aask(
-                    self.article,
-                    question,
-                    client=self.client,
-                    cache=self.cache,
-                    history=self._turns(),
-                    check=self.check,
-                )
-            )
+            answer = run_sync(self._ask(question))
             self.history.append(answer)
             return answer
 

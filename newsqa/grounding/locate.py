@@ -1,8 +1,9 @@
-"""Turn the model's evidence references into verified spans of the article.
+"""Locating evidence: the model's references turned into verified spans of the article.
 
 A reference is a sentence id (``"S12"``) or a quote. Quotes are located exactly, then after
 normalising whitespace, quote marks, dashes and case, then by a bounded fuzzy match against whole
 sentences. Whatever cannot be located is dropped and reported; nothing unverified becomes Evidence.
+For an answer, the sentences that hold the answer's own words are found too (:func:`regrounded`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .article import Article
-from .chunking import Chunk
-from .schemas import Evidence
-from .text import STOPWORDS, content_words, normalise, translate
+from ..schemas import Evidence
+from ..text.article import Article
+from ..text.chunking import Chunk
+from ..text.hostile import instruction_like
+from ..text.words import STOPWORDS, content_words, names_and_numbers, normalise, translate
 
-__all__ = ["Resolution", "answer_sentences", "regrounded", "resolve_refs", "unsupported_terms"]
+__all__ = ["Resolution", "answer_sentences", "locate_answer", "regrounded", "resolve_refs", "unsupported_terms"]
 
 _ID = re.compile(r"\[?\s*S\s*(\d{1,6})\s*\]?", re.IGNORECASE)
 _IDS_ONLY = re.compile(r"^[\s,;\[\]Ssand&0-9-]*$")
@@ -158,17 +160,13 @@ def resolve_refs(
     return res
 
 
-_TERM = re.compile(r"(?:https?://|www\.)\S+|\b(?:\d[\d,.]*\d|\d)\b|\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
-
-
 def unsupported_terms(answer: str | None, evidence: Sequence[Evidence]) -> list[str]:
     """Numbers and capitalised names in ``answer`` that no evidence quote contains."""
     if not answer:
         return []
     haystack = normalise(" ".join(e.quote for e in evidence)).replace(",", "")
     out: list[str] = []
-    for m in _TERM.finditer(answer):
-        term = m.group(0)
+    for term in names_and_numbers(answer):
         words = [w for w in term.split() if w.lower() not in STOPWORDS]
         if not words:
             continue
@@ -260,3 +258,24 @@ def regrounded(
     added = resolve_refs(article, [f"S{k + 1}" for k in picked], chunks=chunks).evidence
     spans = {(e.start, e.end): e for e in kept + added}
     return [spans[k] for k in sorted(spans)]
+
+
+def locate_answer(
+    article: Article,
+    refs: Sequence[str],
+    answer: str | None,
+    question: str,
+    *,
+    chunks: Sequence[Chunk] | None = None,
+    allowed_sentences: set[int] | None = None,
+) -> Resolution:
+    """Verified evidence for an answer: its references located, plus the sentences that hold its words.
+
+    A sentence that gives orders to an AI is a planted instruction, never a source for an answer.
+    """
+    found = resolve_refs(article, refs, chunks=chunks, allowed_sentences=allowed_sentences)
+    found.evidence = [e for e in found.evidence if not instruction_like(e.quote)]
+    if answer and answer.strip():
+        ev = regrounded(article, answer, question, found.evidence, chunks=chunks, allowed_sentences=allowed_sentences)
+        found.evidence = [e for e in ev if not instruction_like(e.quote)]
+    return found

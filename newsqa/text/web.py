@@ -12,8 +12,8 @@ import re
 import socket
 from urllib.parse import urljoin, urlsplit
 
+from ..errors import ArticleError, ConfigurationError, EmptyArticleError, FetchError
 from .article import DEFAULT_MAX_CHARS, Article
-from .errors import ArticleError, ConfigurationError, EmptyArticleError, FetchError
 
 __all__ = ["article_from_html", "fetch_article", "looks_like_html"]
 

@@ -8,9 +8,9 @@ from collections import Counter
 from collections.abc import Sequence
 
 from .chunking import Chunk
-from .text import STOPWORDS
+from .words import STOPWORDS
 
-__all__ = ["rank_chunks"]
+__all__ = ["rank_chunks", "select_sentences"]
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
@@ -53,3 +53,19 @@ def rank_chunks(chunks: Sequence[Chunk], query: str, *, k1: float = 1.5, b: floa
         scored.append((score, i))
     scored.sort(key=lambda x: (-x[0], x[1]))
     return [(s, chunks[i]) for s, i in scored]
+
+
+def select_sentences(chunks: Sequence[Chunk], query: str, budget: int) -> list[int]:
+    """The sentences (0-based, in article order) of the best-ranked chunks that fit ``budget`` tokens.
+
+    Tagging costs about four tokens per sentence, counted against the budget.
+    """
+    picked: set[int] = set()
+    used = 0
+    for _score, chunk in rank_chunks(chunks, query):
+        cost = chunk.token_count + 4 * len(chunk.sentences)
+        if used + cost > budget:
+            continue
+        picked.update(chunk.sentences)
+        used += cost
+    return sorted(picked)

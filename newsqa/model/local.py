@@ -12,7 +12,6 @@ a second ``newsqa ask`` on the same article from a new process skips reading it 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import hashlib
 import json
 import logging
@@ -27,9 +26,9 @@ from typing import Any
 
 import httpx2
 
-from ._transport import ThreadedTransport
+from ..errors import LocalModelError
+from ._threaded import ThreadedTransport
 from .cache import default_cache_dir
-from .errors import LocalModelError
 
 __all__ = [
     "MODEL_BYTES",
@@ -37,7 +36,6 @@ __all__ = [
     "PARTS",
     "LocalModelTransport",
     "assemble_model",
-    "llama_server",
     "local_transport",
     "model_path",
     "share_model",
@@ -161,62 +159,6 @@ def share_model(cache_dir: Path) -> Path:
         except OSError:  # another file system
             os.symlink(src, dst)
     return target / real.name
-
-
-@contextlib.contextmanager
-def llama_server(
-    model: Path | None = None, *, alias: str | None = None, n_ctx: int = 8192, timeout: float = 120.0
-) -> Iterator[str]:
-    """Run ``python -m llama_cpp.server`` on a free 127.0.0.1 port; yield its base URL once it answers.
-
-    Used to record fixtures over real HTTP and to measure the server's start-up; the process is
-    stopped when the block ends, whatever happens inside it.
-    """
-    import socket
-    import subprocess
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    cmd = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(model or assemble_model()),
-        "--n_ctx",
-        str(n_ctx),
-        "--n_threads",
-        str(os.cpu_count() or 2),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    if alias:
-        cmd += ["--model_alias", alias]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise LocalModelError(f"llama_cpp.server exited with status {proc.returncode}")
-            if time.monotonic() > deadline:
-                raise LocalModelError(f"llama_cpp.server did not answer within {timeout:g}s")
-            try:
-                if httpx2.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                time.sleep(0.05)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class _progress:

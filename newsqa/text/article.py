@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import (
+from ..errors import (
     ArticleNotFoundError,
     ArticleTooLargeError,
     BinaryArticleError,

@@ -4,27 +4,27 @@
 - ``summarize_article(article)`` -> Summary
 
 ``article`` is the text or an http(s) URL. Results are structured (the Answer / Summary schemas).
-stdout carries the protocol only; logs go to stderr.
+stdout carries the protocol only; logs go to stderr. The tools await newsqa's async API directly.
 """
 
 import logging
 import sys
-from typing import Any
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
+from ..model.client import ModelClient
+from ..schemas import Answer, Summary
 
 __all__ = ["build_server", "serve"]
 
 
-def build_server(*, client: Any = None, allow_private: bool = False) -> Any:
+def build_server(*, client: ModelClient | None = None, allow_private: bool = False):  # type: ignore[no-untyped-def]
+    """The MCP server (mcp's ``MCPServer``); the mcp package is an optional extra, hence no annotation."""
     try:
         from mcp.server.mcpserver import MCPServer
     except ImportError as exc:
         raise ConfigurationError('the MCP server needs the mcp package: pip install "newsqa[mcp]"') from exc
-    from anyio import to_thread
 
-    from .schemas import Answer, Summary
-    from .tools import AskArticle, SummarizeArticle, run_tool
+    from .tools import AskArticle, SummarizeArticle, arun_tool
 
     server = MCPServer(
         "newsqa",
@@ -34,19 +34,16 @@ def build_server(*, client: Any = None, allow_private: bool = False) -> Any:
     @server.tool(name="ask_article", description=" ".join((AskArticle.__doc__ or "").split()))
     async def ask_article(article: str, question: str) -> Answer:
         args = {"article": article, "question": question}
-        result = await to_thread.run_sync(
-            lambda: run_tool("ask_article", args, client=client, allow_private=allow_private)
-        )
-        assert isinstance(result, Answer)
+        result = await arun_tool("ask_article", args, client=client, allow_private=allow_private)
+        if not isinstance(result, Answer):  # arun_tool returns the tool's own result type
+            raise TypeError("ask_article produced no Answer")
         return result
 
     @server.tool(name="summarize_article", description=" ".join((SummarizeArticle.__doc__ or "").split()))
     async def summarize_article(article: str) -> Summary:
-        args = {"article": article}
-        result = await to_thread.run_sync(
-            lambda: run_tool("summarize_article", args, client=client, allow_private=allow_private)
-        )
-        assert isinstance(result, Summary)
+        result = await arun_tool("summarize_article", {"article": article}, client=client, allow_private=allow_private)
+        if not isinstance(result, Summary):
+            raise TypeError("summarize_article produced no Summary")
         return result
 
     return server

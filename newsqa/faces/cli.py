@@ -15,8 +15,8 @@ from typing import Any, NoReturn
 
 import click
 
-from . import __version__
-from .errors import ArticleError, NewsQAError, QuestionError
+from .. import __version__
+from ..errors import ArticleError, ConfigurationError, NewsQAError, QuestionError
 
 log = logging.getLogger("newsqa")
 
@@ -40,11 +40,11 @@ def _setup_logging(verbose: int) -> None:
 
 
 def _load_article(source: str | None, max_chars: int | None, allow_private: bool = False) -> Any:
-    from .article import DEFAULT_MAX_CHARS, Article
+    from ..text.article import DEFAULT_MAX_CHARS, Article
 
     limit = max_chars or DEFAULT_MAX_CHARS
     if source is not None and source.lower().startswith(("http://", "https://")):
-        from .web import fetch_article
+        from ..text.web import fetch_article
 
         return fetch_article(source, allow_private=allow_private, max_chars=limit)
     if source is None or source == "-":
@@ -53,7 +53,7 @@ def _load_article(source: str | None, max_chars: int | None, allow_private: bool
         article = Article.from_stdin(max_chars=limit)
     else:
         article = Article.from_file(source, max_chars=limit)
-    from .web import article_from_html, looks_like_html
+    from ..text.web import article_from_html, looks_like_html
 
     if (source or "").lower().endswith((".html", ".htm")) or looks_like_html(article.text):
         return article_from_html(article.text, max_chars=limit)
@@ -61,8 +61,8 @@ def _load_article(source: str | None, max_chars: int | None, allow_private: bool
 
 
 def _client(opts: dict[str, Any]) -> Any:
-    from .cache import Cache
-    from .client import ModelClient
+    from ..model.cache import Cache
+    from ..model.client import ModelClient
 
     return ModelClient(
         base_url=opts["base_url"],
@@ -79,8 +79,6 @@ def _run(fn: Any) -> Any:
     except (ArticleError, QuestionError) as exc:
         _fail(str(exc), EXIT_USAGE)
     except NewsQAError as exc:
-        from .errors import ConfigurationError
-
         _fail(str(exc), EXIT_USAGE if isinstance(exc, ConfigurationError) else EXIT_MODEL)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
@@ -146,30 +144,39 @@ def main() -> None:
 @click.argument("article", required=False)
 @model_options
 @click.option("--no-check", is_flag=True, help="Skip the second reading that confirms an answer (one request fewer).")
-def ask(question: str, article: str | None, as_json: bool, verbose: int, no_check: bool, **opts: Any) -> None:
+@click.option(
+    "--skip-check",
+    "skip",
+    multiple=True,
+    metavar="NAME",
+    help="Turn off a grounding check by name (repeatable); -v shows which check refused an answer.",
+)
+def ask(
+    question: str, article: str | None, as_json: bool, verbose: int, no_check: bool, skip: tuple[str, ...], **opts: Any
+) -> None:
     """Answer QUESTION from ARTICLE: a text or HTML file, a URL, or "-"/nothing for standard input."""
     _setup_logging(verbose)
-    from .api import ask as ask_
+    from ..api import ask as ask_
 
     art = _run(lambda: _load_article(article, opts["max_chars"], opts["allow_private"]))
     client = _run(lambda: _client(opts))
+    kw: dict[str, Any] = {"client": client, "cache": not opts["no_cache"], "check": not no_check, "skip": skip}
     t0 = time.perf_counter()
     if not as_json and sys.stdout.isatty():
         # On a terminal the answer appears as the model writes it.
         from .render import print_streamed_answer
 
-        stream = ask_(art, question, client=client, cache=not opts["no_cache"], stream=True, check=not no_check)
-        result = _run(lambda: print_streamed_answer(stream))
+        result = _run(lambda: print_streamed_answer(ask_(art, question, stream=True, **kw), why=verbose > 0))
         _report_backend(client, result, time.perf_counter() - t0)
         return
-    result = _run(lambda: ask_(art, question, client=client, cache=not opts["no_cache"], check=not no_check))
+    result = _run(lambda: ask_(art, question, **kw))
     _report_backend(client, result, time.perf_counter() - t0)
     if as_json:
         click.echo(result.model_dump_json(indent=2))
         return
     from .render import print_answer
 
-    print_answer(result)
+    print_answer(result, why=verbose > 0)
 
 
 @main.command()
@@ -178,7 +185,7 @@ def ask(question: str, article: str | None, as_json: bool, verbose: int, no_chec
 def summarize(article: str | None, as_json: bool, verbose: int, **opts: Any) -> None:
     """Summarize ARTICLE (file, URL or stdin): headline, summary, key points, entities, who did what."""
     _setup_logging(verbose)
-    from .api import summarize as summarize_
+    from ..api import summarize as summarize_
 
     art = _run(lambda: _load_article(article, opts["max_chars"], opts["allow_private"]))
     client = _run(lambda: _client(opts))
@@ -220,7 +227,7 @@ def cache_stats(as_json: bool) -> None:
     """Entries, size and location of the cache."""
     from dataclasses import asdict
 
-    from .cache import Cache
+    from ..model.cache import Cache
 
     st = _run(lambda: Cache().stats())
     if as_json:
@@ -235,7 +242,7 @@ def cache_stats(as_json: bool) -> None:
 )
 def cache_clear(older_than: float | None) -> None:
     """Delete cached responses."""
-    from .cache import Cache
+    from ..model.cache import Cache
 
     n = _run(lambda: Cache().clear(older_than=None if older_than is None else older_than * 86400))
     click.echo(f"removed {n} cached responses")
@@ -245,7 +252,7 @@ def cache_clear(older_than: float | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def models(as_json: bool) -> None:
     """Show the models newsqa can use and which one answers by default."""
-    from .client import ModelClient
+    from ..model.client import ModelClient
 
     rows = _run(_model_rows)
     active = _run(lambda: ModelClient(cache=False)).describe()
@@ -260,7 +267,7 @@ def models(as_json: bool) -> None:
 def _model_rows() -> list[dict[str, str]]:
     import os
 
-    from . import local
+    from ..model import local
 
     rows = []
     missing = [i for i in range(1, local.PARTS + 1) if local._part_path(i) is None]
@@ -275,7 +282,7 @@ def _model_rows() -> list[dict[str, str]]:
         p = Path(os.environ["NEWSQA_GGUF"])
         rows.append({"name": f"NEWSQA_GGUF {p}", "status": "ready" if p.is_file() else "file not found"})
     if os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"):
-        from .client import ModelClient
+        from ..model.client import ModelClient
 
         c = ModelClient(cache=False)
         rows.append({"name": f"API {c.describe()}", "status": "configured by environment"})

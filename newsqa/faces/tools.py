@@ -13,13 +13,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .api import ask, summarize
-from .article import Article
-from .client import ModelClient
-from .errors import NewsQAError
-from .schemas import Answer, Summary
+from ..api import aask, asummarize
+from ..errors import NewsQAError
+from ..model.client import ModelClient
+from ..model.formats import strict_schema
+from ..model.loop import run_sync
+from ..schemas import Answer, Summary
+from ..text.article import Article
 
-__all__ = ["AskArticle", "SummarizeArticle", "dispatch", "load_article", "openai_tools"]
+__all__ = ["AskArticle", "SummarizeArticle", "arun_tool", "dispatch", "load_article", "openai_tools", "run_tool"]
 
 
 class AskArticle(BaseModel):
@@ -43,11 +45,9 @@ RESULTS: dict[str, type[BaseModel]] = {"ask_article": Answer, "summarize_article
 
 def openai_tools(*, strict: bool = True) -> list[dict[str, Any]]:
     """Function-calling tool definitions (OpenAI chat-completions format)."""
-    from openai.lib._pydantic import to_strict_json_schema
-
     out = []
     for name, model in TOOLS.items():
-        params = to_strict_json_schema(model) if strict else model.model_json_schema()
+        params = dict(strict_schema(model) if strict else model.model_json_schema())
         params.pop("title", None)
         params.pop("description", None)
         out.append(
@@ -67,40 +67,56 @@ def openai_tools(*, strict: bool = True) -> list[dict[str, Any]]:
 def load_article(source: str, *, allow_private: bool = False) -> Article:
     """Text, or a URL to fetch."""
     if source.strip().lower().startswith(("http://", "https://")) and len(source.split()) == 1:
-        from .web import fetch_article
+        from ..text.web import fetch_article
 
         return fetch_article(source.strip(), allow_private=allow_private)
-    from .web import article_from_html, looks_like_html
+    from ..text.web import article_from_html, looks_like_html
 
     if looks_like_html(source):
         return article_from_html(source)
     return Article.from_text(source)
 
 
-def run_tool(
+async def arun_tool(
     name: str, arguments: dict[str, Any] | str, *, client: ModelClient | None = None, allow_private: bool = False
-) -> BaseModel:
-    """Execute one tool call and return the result object; raises NewsQAError or ValueError on bad calls."""
+) -> Answer | Summary:
+    """Execute one tool call and return the result object; raises NewsQAError, ValueError or
+    pydantic's ValidationError on bad calls."""
     if name not in TOOLS:
         raise ValueError(f"unknown tool {name!r}; newsqa provides {', '.join(TOOLS)}")
-    args = (
-        TOOLS[name].model_validate_json(arguments)
-        if isinstance(arguments, str)
-        else TOOLS[name].model_validate(arguments)
-    )
-    article = load_article(args.article, allow_private=allow_private)  # type: ignore[attr-defined]
+    model = TOOLS[name]
+    args = model.model_validate_json(arguments) if isinstance(arguments, str) else model.model_validate(arguments)
     if isinstance(args, AskArticle):
-        answer: Answer = ask(article, args.question, client=client)
-        return answer
-    return summarize(article, client=client)
+        article = await _load(args.article, allow_private)
+        return await aask(article, args.question, client=client)
+    if isinstance(args, SummarizeArticle):
+        return await asummarize(await _load(args.article, allow_private), client=client)
+    raise ValueError(f"tool {name!r} has no runner")
+
+
+async def _load(source: str, allow_private: bool) -> Article:
+    # Fetching and extracting block (HTTP, lxml): keep them off the event loop.
+    import anyio
+
+    return await anyio.to_thread.run_sync(lambda: load_article(source, allow_private=allow_private))
+
+
+def run_tool(
+    name: str, arguments: dict[str, Any] | str, *, client: ModelClient | None = None, allow_private: bool = False
+) -> Answer | Summary:
+    """Sync twin of :func:`arun_tool`."""
+    return run_sync(arun_tool(name, arguments, client=client, allow_private=allow_private))
 
 
 def dispatch(call: Any, *, client: ModelClient | None = None, allow_private: bool = False) -> str:
     """Run a tool call (an openai ``tool_call`` object, or a dict with ``name`` and ``arguments``) and return
     the JSON to send back as the tool message. Errors come back as ``{"error": ...}`` for the model to read."""
     fn = getattr(call, "function", None) or (call.get("function") if isinstance(call, dict) else None) or call
-    name = fn["name"] if isinstance(fn, dict) else fn.name
-    arguments = fn["arguments"] if isinstance(fn, dict) else fn.arguments
+    try:
+        name = fn["name"] if isinstance(fn, dict) else fn.name
+        arguments = fn["arguments"] if isinstance(fn, dict) else fn.arguments
+    except (KeyError, AttributeError, TypeError):
+        return json.dumps({"error": "a tool call needs a function name and arguments"})
     try:
         return run_tool(name, arguments, client=client, allow_private=allow_private).model_dump_json()
     except ValidationError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .text import normalise
+from .words import normalise
 
 __all__ = ["defang", "echoes", "instruction_like"]
 

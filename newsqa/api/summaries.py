@@ -1,0 +1,164 @@
+"""summarize: a grounded summary; a long article is summarised in parts whose notes are then combined."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from .. import prompts
+from ..grounding.locate import resolve_refs
+from ..model.client import Completion, ModelClient
+from ..model.loop import run_sync
+from ..schemas import Entities, Evidence, Summary, draft_model
+from ..text.article import Article
+from ..text.chunking import Chunk
+from ..text.words import normalise
+from .common import ArticleInput, as_article, budget, chunks_for, default_client, fits, meta
+from .drafts import Resolver, public
+
+__all__ = ["asummarize", "summarize"]
+
+SUMMARY_MAX_TOKENS = 1200
+Note = tuple[str, list[Evidence]]
+
+
+async def asummarize(article: ArticleInput, *, client: ModelClient | None = None, cache: bool = True) -> Summary:
+    """A grounded summary; long articles are summarised chunk by chunk, then combined."""
+    art = as_article(article)
+    cl = client or default_client()
+    room = budget(cl, SUMMARY_MAX_TOKENS)
+    draft_type = draft_model(Summary)
+    if fits(art, cl, room):
+        messages = prompts.messages_for(prompts.article_block(art), prompts.load("summarize"))
+        done = await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
+
+        def resolve(refs: list[str]) -> list[Evidence]:
+            return resolve_refs(art, refs).evidence
+
+        summary = public(Summary, done.value, resolve, drop_unsupported=True, meta=meta([done]))
+        return _ground_entities(summary, art)
+
+    chunks = chunks_for(art, cl, room)
+    sem = asyncio.Semaphore(cl.concurrency)
+
+    async def summarize_chunk(chunk: Chunk) -> Completion[Any]:
+        async with sem:
+            messages = prompts.messages_for(prompts.article_block(art, chunk.sentences), prompts.load("summarize"))
+            return await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
+
+    parts = await asyncio.gather(*(summarize_chunk(c) for c in chunks))
+    # Every note carries the verified evidence of the chunk summary it came from.
+    notes: list[Note] = []
+    for chunk, part in zip(chunks, parts, strict=True):
+        allowed = set(chunk.sentences)
+        for kp in part.value.key_points:
+            ev = resolve_refs(art, kp.evidence, chunks=chunks, allowed_sentences=allowed).evidence
+            if ev:
+                notes.append((kp.point, ev))
+        for act in part.value.actions:
+            ev = resolve_refs(art, act.evidence, chunks=chunks, allowed_sentences=allowed).evidence
+            if ev:
+                notes.append((_action_note(act), ev))
+    done, completions, final_notes = await _reduce(cl, notes, draft_type, room, cache)
+    summary = public(
+        Summary, done.value, _note_resolver(final_notes), drop_unsupported=True, meta=meta([*parts, *completions])
+    )
+    return _ground_entities(summary, art)
+
+
+def summarize(article: ArticleInput, *, client: ModelClient | None = None, cache: bool = True) -> Summary:
+    """Sync twin of :func:`asummarize`."""
+    return run_sync(asummarize(article, client=client, cache=cache))
+
+
+def _action_note(act: Any) -> str:
+    rec = f" of {act.recipient}" if act.recipient else ""
+    return f"{act.actor} {act.action} {act.object}{rec}."
+
+
+def _note_resolver(notes: Sequence[Note]) -> Resolver:
+    """Map note ids ("P3") to the verified evidence the note carries."""
+    index = {f"P{i + 1}": ev for i, (_, ev) in enumerate(notes)}
+
+    def resolve(refs: list[str]) -> list[Evidence]:
+        out: list[Evidence] = []
+        for ref in refs:
+            for r in ref.replace(",", " ").split():
+                for ev in index.get(r.strip("[]").upper(), []):
+                    if ev not in out:
+                        out.append(ev)
+        return out
+
+    return resolve
+
+
+async def _reduce(
+    cl: ModelClient, notes: list[Note], draft_type: type[BaseModel], room: int, cache: bool
+) -> tuple[Completion[Any], list[Completion[Any]], list[Note]]:
+    """Combine notes into one summary; when they do not fit one call, combine groups first (hierarchically)."""
+    completions: list[Completion[Any]] = []
+    sem = asyncio.Semaphore(cl.concurrency)
+
+    async def combine(group: Sequence[Note]) -> Completion[Any]:
+        text = "\n".join(f"[P{i + 1}] {prompts.defang(n)}" for i, (n, _) in enumerate(group))
+        messages = [
+            {"role": "system", "content": prompts.load("system")},
+            {"role": "user", "content": prompts.render("reduce", notes=text)},
+        ]
+        async with sem:
+            done = await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
+        completions.append(done)
+        return done
+
+    for _ in range(8):  # each round shrinks the notes several-fold; 8 rounds is far beyond any article
+        costs = [cl.tokenizer.count(n) + 8 for n, _ in notes]
+        if sum(costs) <= room or len(notes) <= 1:
+            return await combine(notes), completions, notes
+        groups: list[list[Note]] = [[]]
+        used = 0
+        for note, cost in zip(notes, costs, strict=True):
+            if groups[-1] and used + cost > room:
+                groups.append([])
+                used = 0
+            groups[-1].append(note)
+            used += cost
+        results = await asyncio.gather(*(combine(g) for g in groups))
+        merged: list[Note] = []
+        for group, done in zip(groups, results, strict=True):
+            resolve = _note_resolver(group)
+            for kp in done.value.key_points:
+                if ev := resolve(kp.evidence):
+                    merged.append((kp.point, ev))
+            for act in done.value.actions:
+                if ev := resolve(act.evidence):
+                    merged.append((_action_note(act), ev))
+        if not merged:
+            break
+        notes = merged
+    # The notes would not shrink: combine what fits, most important (earliest) first.
+    kept, used = [], 0
+    for note in notes:
+        cost = cl.tokenizer.count(note[0]) + 8
+        if used + cost > room:
+            break
+        kept.append(note)
+        used += cost
+    return await combine(kept), completions, kept
+
+
+def _ground_entities(summary: Summary, article: Article) -> Summary:
+    """Keep only entities the article names, each in the first category the model put it in."""
+    text = normalise(article.text).replace(",", "")
+    seen: set[str] = set()
+    kept: dict[str, list[str]] = {}
+    for field in ("people", "organizations", "places"):
+        kept[field] = []
+        for name in getattr(summary.entities, field):
+            key = normalise(name).replace(",", "")
+            if key and key in text and key not in seen:
+                seen.add(key)
+                kept[field].append(name.strip())
+    return summary.model_copy(update={"entities": Entities(**kept)})
