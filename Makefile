@@ -20,7 +20,8 @@ test: setup
 fast:
 	$(PY) -m pytest -m "not local_model" -q
 
-lint:
+lint: setup  # pinned linters (the lint dependency group), never inside the test suite
+	$(PY) -m pip install -q --group lint
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy newsqa
 
 fixtures:

@@ -79,8 +79,11 @@ CASES = [
 
 
 def run_case(case: Case) -> dict[str, Any]:
-    cache_dir = tempfile.mkdtemp(prefix="newsqa-faults-")
-    cache = newsqa.Cache(cache_dir)
+    with tempfile.TemporaryDirectory(prefix="newsqa-faults-") as cache_dir:
+        return _run_case(case, newsqa.Cache(cache_dir))
+
+
+def _run_case(case: Case, cache: newsqa.Cache) -> dict[str, Any]:
     with FakeOpenAIServer(case.script) as server:
         client = newsqa.ModelClient(
             base_url=server.base_url,
@@ -112,7 +115,9 @@ def run_case(case: Case) -> dict[str, Any]:
             outcome = f"UNTYPED {type(exc).__name__}"
         seconds = time.perf_counter() - t0
         requests = len(server.requests)
+        client.close()
     cached = cache.stats().entries
+    cache.close()
     return {
         "case": case.name,
         "expected": case.expect,

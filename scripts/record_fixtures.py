@@ -20,10 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import newsqa  # noqa: E402
-from newsqa.model.settings import EMBEDDED_MODEL  # noqa: E402
-from newsqa.testing import llama_server  # noqa: E402
 from newsqa.faces.session import Session  # noqa: E402
-from newsqa.testing import RecordingTransport  # noqa: E402
+from newsqa.model.settings import EMBEDDED_MODEL  # noqa: E402
+from newsqa.testing import RecordingTransport, llama_server  # noqa: E402
 
 EXCHANGES = ROOT / "fixtures" / "exchanges"
 SAMPLE = ROOT / "fixtures" / "articles" / "dhs-national-guard.txt"

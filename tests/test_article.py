@@ -115,3 +115,17 @@ def test_offsets_round_trip_or_typed_error(text: str) -> None:
         for i in range(s.start, s.end):
             inside[i] = True
     assert all(inside[i] or a.text[i].isspace() for i in range(len(a.text)))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("He fell ill. Doctors said so.", ["He fell ill.", "Doctors said so."]),
+        ("It was a mass. Then it ended.", ["It was a mass.", "Then it ended."]),
+        ("Do not miss. Most will not.", ["Do not miss.", "Most will not."]),
+        ("Sen. Jones of Ill. voted no. Others agreed.", ["Sen. Jones of Ill. voted no.", "Others agreed."]),
+        ("They met in Boston, Mass. on Monday.", ["They met in Boston, Mass. on Monday."]),
+    ],
+)
+def test_abbreviations_keep_their_case(text: str, expected: list[str]) -> None:
+    assert [s.text for s in Article.from_text(text).sentences] == expected

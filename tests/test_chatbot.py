@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 
 import pytest
@@ -78,16 +79,22 @@ def test_session_puts_earlier_turns_after_the_article(sample: newsqa.Article) ->
 def test_session_is_safe_from_concurrent_tasks(sample: newsqa.Article) -> None:
     words = ["Department", "Homeland", "Security", "Pentagon", "National Guard", "troops"]
     replies = [{"evidence": ["S1"], "status": "answered", "answer": w} for w in words]
-    s = Session(sample, client=newsqa.ModelClient(transport=ScriptedTransport(replies, verdict="yes"), cache=False))
+    t = ScriptedTransport(replies, verdict="yes")
+    s = Session(sample, client=newsqa.ModelClient(transport=t, cache=False))
 
     async def main() -> list[newsqa.Answer]:
         async with s.client:
-            return await asyncio.gather(*(s.aask(f"Question {i}?") for i in range(6)))
+            return await asyncio.gather(*(s.aask(f"Question {'?' * i}") for i in range(6)))
 
     answers = asyncio.run(main())
     assert len(s.history) == 6 and {a.answer for a in answers} == set(words)
-    # each turn saw exactly the turns before it
-    assert [len(a.question) for a in s.history] == [len(f"Question {i}?") for i in range(6)]
+    # Each request saw exactly the turns answered before it, in the order they were answered: without
+    # the lock, concurrent tasks would read the same (empty) history.
+    drafts = [r["messages"][-1]["content"] for r in t.requests if "<article>" in r["messages"][-1]["content"]]
+    asked = [re.search(r"Question: (.*)", d).group(1) for d in drafts]  # type: ignore[union-attr]
+    assert asked == [a.question for a in s.history]
+    for k, draft in enumerate(drafts):
+        assert re.findall(r"Earlier question: (.*)", draft) == asked[:k]
 
 
 def test_mcp_server_over_stdio() -> None:

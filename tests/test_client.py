@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx2
@@ -50,12 +49,32 @@ def test_validation_exhausted_is_typed_and_carries_usage() -> None:
     assert info.value.last_output == "{}"
 
 
-def test_429_with_retry_after_is_honoured_then_succeeds() -> None:
-    c, _ = client([status(429, {"retry-after": "0.3"}), GOOD])
-    t0 = time.perf_counter()
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The client's retry waits, recorded instead of slept."""
+    import newsqa.model.client
+
+    seen: list[float] = []
+
+    async def record(seconds: float) -> None:
+        seen.append(seconds)
+
+    monkeypatch.setattr(newsqa.model.client, "_sleep", record)
+    return seen
+
+
+def test_429_with_retry_after_is_honoured_then_succeeds(waits: list[float]) -> None:
+    c, _ = client([status(429, {"retry-after": "3"}), GOOD])
     done = c.complete(MESSAGES, DRAFT)
-    assert time.perf_counter() - t0 >= 0.3
+    assert waits and waits[0] >= 3
     assert done.value.status == "answered" and done.usage.requests == 2
+
+
+@pytest.mark.parametrize("value", ["soon", "Wed, 99 Foo 2026", "", "-5"])
+def test_unparseable_retry_after_is_ignored(waits: list[float], value: str) -> None:
+    c, _ = client([status(429, {"retry-after": value}), GOOD])
+    assert c.complete(MESSAGES, DRAFT).value.status == "answered"
+    assert len(waits) == 1 and 0 <= waits[0] <= 0.001
 
 
 def test_repeated_5xx_ends_in_typed_error() -> None:
@@ -189,3 +208,62 @@ def test_fake_server_can_answer_by_rule() -> None:
         c = ModelClient(base_url=server.base_url, api_key="k", model="m", cache=False)
         got = [c.complete([{"role": "user", "content": t}], Verdict).value.verdict for t in ("say yes", "say n")]
     assert got == ["yes", "no"] and len(server.requests) == 2
+
+
+def test_a_400_that_is_not_about_the_format_is_not_a_refusal() -> None:
+    bad = httpx2.Response(
+        400, json={"error": {"message": "This model's maximum context length is 8192 tokens; please reformat"}}
+    )
+    c, t = client([bad], base_url="http://127.0.0.1:9/v1", model="m")
+    with pytest.raises(newsqa.BackendError, match="400"):
+        c.complete(MESSAGES, DRAFT)
+    assert len(t.requests) == 1 and t.requests[0]["response_format"]["type"] == "json_schema"
+
+
+def test_negotiated_format_belongs_to_its_client() -> None:
+    refused = httpx2.Response(400, json={"error": {"message": "response_format json_schema not supported"}})
+    c1, _ = client([refused, GOOD, GOOD], base_url="http://127.0.0.1:9/v1", model="m")
+    c1.complete(MESSAGES, DRAFT)
+    c2, t2 = client([GOOD], base_url="http://127.0.0.1:9/v1", model="m")
+    c2.complete(MESSAGES, DRAFT)
+    assert t2.requests[0]["response_format"]["type"] == "json_schema"  # a new client negotiates afresh
+
+
+def test_settings_are_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSQA_MODEL", "first")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    c, t = client([GOOD])
+    monkeypatch.setenv("NEWSQA_MODEL", "second")
+    c.complete(MESSAGES, DRAFT)
+    assert c.model == "first" and t.requests[0]["model"] == "first"
+    assert ModelClient(cache=False, model="explicit").model == "explicit"  # arguments win
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [("NEWSQA_N_CTX", "lots"), ("NEWSQA_CONTEXT_WINDOW", "-1"), ("OPENAI_BASE_URL", "http://127.0.0.1:99999/v1")],
+)
+def test_bad_settings_are_configuration_errors(monkeypatch: pytest.MonkeyPatch, var: str, value: str) -> None:
+    monkeypatch.setenv(var, value)
+    monkeypatch.setenv("NEWSQA_MODEL", "m")
+    with pytest.raises(newsqa.ConfigurationError):
+        ModelClient(cache=False)
+
+
+def test_strict_schema_closes_every_object() -> None:
+    from newsqa.model.formats import strict_schema
+    from newsqa.schemas import Summary
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node:
+                assert node["additionalProperties"] is False and node["required"] == list(node["properties"])
+            assert "default" not in node or node["default"] is not None
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(strict_schema(draft_model(Summary)))
+    assert "$defs" in strict_schema(draft_model(Summary))

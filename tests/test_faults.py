@@ -17,3 +17,12 @@ def test_fault_case(case: Case) -> None:
         assert r["requests"] == 4  # max_retries=3: one try and three retries
     if r["outcome"] == "ok":
         assert r["tokens"] >= 15 * (1 + sum(1 for s in case.script[:-1] if isinstance(s, str) and s.startswith("{")))
+
+
+def test_fault_cases_leave_no_temporary_folders() -> None:
+    import tempfile
+    from pathlib import Path
+
+    before = set(Path(tempfile.gettempdir()).glob("newsqa-faults-*"))
+    run_case(CASES[0])
+    assert set(Path(tempfile.gettempdir()).glob("newsqa-faults-*")) == before

@@ -8,8 +8,8 @@ import pytest
 
 import newsqa
 from newsqa import prompts
-from newsqa.text.hostile import defang, echoes, instruction_like
 from newsqa.testing import ScriptedTransport
+from newsqa.text.hostile import defang, echoes, instruction_like
 
 from .conftest import FIXTURES
 

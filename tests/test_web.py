@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -44,6 +43,9 @@ def test_extracts_main_text_and_metadata(page: dict) -> None:
         assert a.text[s.start : s.end] == s.text
 
 
+RELEASE = threading.Event()
+
+
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:  # keep test output clean
         pass
@@ -60,7 +62,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/huge":
             self._send(200, "text/html", b"<html><body>" + b"x" * 300_000 + b"</body></html>")
         elif path == "/slow":
-            time.sleep(2)
+            RELEASE.wait(10)  # answers only once the test is over: the client must give up first
             self._send(200, "text/html", b"<html></html>")
         elif path == "/redirect":
             self.send_response(302)
@@ -86,6 +88,7 @@ def server() -> Iterator[str]:
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    RELEASE.set()
     httpd.shutdown()
     httpd.server_close()
 
@@ -150,3 +153,44 @@ def test_cli_reads_html_files_and_urls(server: str, tmp_path) -> None:  # type: 
         assert "no recorded exchange" in r.output
         assert "Several thousand teachers" in r.output  # the page's main text, not its HTML, reached the model
         assert "<div" not in r.output
+
+
+def test_dns_rebinding_cannot_reach_the_loopback_page(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The host resolves to a public address when checked, then to 127.0.0.1: the checked one is used."""
+    import socket
+
+    port = int(server.rsplit(":", 1)[1])
+    answers = iter([("93.184.216.34", port), ("127.0.0.1", port), ("127.0.0.1", port)])
+    real = socket.getaddrinfo
+
+    def rebinding(host: str, *args: object, **kw: object) -> list[tuple[object, ...]]:
+        if host != "news.example":
+            return real(host, *args, **kw)  # type: ignore[arg-type]
+        addr = next(answers)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", addr)]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    hits: list[str] = []
+    monkeypatch.setattr(Handler, "log_message", lambda self, *a: hits.append(self.path))
+    with pytest.raises(newsqa.FetchError):
+        fetch_article(f"http://news.example:{port}/text")  # the test guard refuses the public address
+    assert hits == []  # the loopback server never saw a request
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["::127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::", "2002:c0a8:101::1", "fc00::1", "fe80::1"],
+)
+def test_non_public_ipv6_forms_are_refused(address: str) -> None:
+    import ipaddress
+
+    from newsqa.text.web import is_public
+
+    assert not is_public(ipaddress.ip_address(address))
+    assert is_public(ipaddress.ip_address("2606:4700:4700::1111")) and is_public(ipaddress.ip_address("1.1.1.1"))
+
+
+def test_credentials_in_a_url_are_never_echoed() -> None:
+    with pytest.raises(newsqa.FetchError) as info:
+        fetch_article("http://alice:s3cretpw@127.0.0.1:9/x")
+    assert "s3cretpw" not in str(info.value) and "alice" not in str(info.value)

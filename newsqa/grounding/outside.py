@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import functools
 
-from ..text.words import normalise
+from ..text.words import STOPWORDS, names_and_numbers, normalise
 from .base import Check, Claim, Context, Outcome
-from .locate import unsupported_terms
 
 __all__ = ["OUTSIDE_KNOWLEDGE", "foreign_terms"]
 
@@ -21,9 +20,14 @@ def _searchable(text: str) -> str:
 
 
 def foreign_terms(answer: str, article_text: str) -> list[str]:
-    """Names and numbers in ``answer`` that ``article_text`` never mentions."""
+    """Names and numbers in ``answer`` with a word that ``article_text`` never mentions."""
     text = _searchable(article_text)
-    return [t for t in unsupported_terms(answer, []) if normalise(t).replace(",", "") not in text]
+    out: list[str] = []
+    for term in names_and_numbers(answer):
+        words = [normalise(w).replace(",", "").rstrip(".") for w in term.split() if w.lower() not in STOPWORDS]
+        if any(w and w not in text for w in words) and term not in out:
+            out.append(term.rstrip("."))
+    return out
 
 
 def _outside_knowledge(claim: Claim, ctx: Context) -> Outcome:

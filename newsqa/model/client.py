@@ -10,6 +10,7 @@ Invalid output and a review that asks for another try share one re-ask loop and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -535,10 +536,8 @@ def _close_on_their_loops(clients: weakref.WeakKeyDictionary[asyncio.AbstractEve
     for owner, client in list(clients.items()):
         if owner.is_closed():
             continue
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop is shutting down
             asyncio.run_coroutine_threadsafe(client.close(), owner)
-        except RuntimeError:  # the loop is shutting down
-            pass
     clients.clear()
 
 

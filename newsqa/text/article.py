@@ -35,103 +35,17 @@ DEFAULT_MAX_LINES = 50_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
 _HEADER = re.compile(r"^(TITLE|SOURCE|DATE|URL|AUTHOR):[ \t]*(.*)$")
 
-# Words after which a period does not end a sentence.
-_ABBREVIATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "sr",
-        "jr",
-        "st",
-        "mt",
-        "ft",
-        "gen",
-        "col",
-        "lt",
-        "sgt",
-        "capt",
-        "cmdr",
-        "adm",
-        "gov",
-        "sen",
-        "rep",
-        "rev",
-        "hon",
-        "pres",
-        "supt",
-        "insp",
-        "det",
-        "cpl",
-        "pvt",
-        "maj",
-        "brig",
-        "vs",
-        "etc",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "bros",
-        "dept",
-        "univ",
-        "assn",
-        "est",
-        "approx",
-        "fig",
-        "al",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "ave",
-        "blvd",
-        "rd",
-        "ala",
-        "ariz",
-        "ark",
-        "calif",
-        "colo",
-        "conn",
-        "del",
-        "fla",
-        "ga",
-        "ill",
-        "ind",
-        "kan",
-        "ky",
-        "la",
-        "md",
-        "mass",
-        "mich",
-        "minn",
-        "miss",
-        "mo",
-        "mont",
-        "neb",
-        "nev",
-        "okla",
-        "ore",
-        "pa",
-        "tenn",
-        "tex",
-        "va",
-        "vt",
-        "wash",
-        "wis",
-        "wyo",
-    ]
+# Words after which a period does not end a sentence, as they are written: titles, ranks, months,
+# companies and U.S. states take a capital ("Gen.", "Ill.", "Mass."), so the ordinary words some of
+# them spell ("fell ill. Doctors ...", "a mass. Then ...") still end their sentence.
+_CAPITALISED_ABBREVIATIONS = frozenset(
+    """Mr Mrs Ms Dr Prof Sr Jr St Mt Ft Gen Col Lt Sgt Capt Cmdr Adm Gov Sen Rep Rev Hon Pres Supt Insp Det Cpl
+    Pvt Maj Brig Inc Ltd Co Corp Bros Dept Univ Assn Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Ave Blvd
+    Rd Ala Ariz Ark Calif Colo Conn Del Fla Ga Ill Ind Kan Ky La Md Mass Mich Minn Miss Mo Mont Neb Nev Okla
+    Ore Pa Tenn Tex Va Vt Wash Wis Wyo""".split()
 )
+# ... and a few written in lower case mid-sentence.
+_LOWER_ABBREVIATIONS = frozenset(["vs", "etc", "est", "approx", "fig", "al", "inc", "ltd", "co", "corp", "dept"])
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, then whitespace.
 _BOUNDARY = re.compile(r"""[.!?]+["'”’)\]]*(?=\s+)""")
 _PARA_BREAK = re.compile(r"""\n[ \t]*\n\s*|(?<=[.!?:"'”’)\]])\n""")
@@ -370,4 +284,4 @@ def _is_abbreviation(seg: str, dot: int) -> bool:
         return True
     if "." in word and all(len(p) <= 2 for p in word.split(".")):
         return not word.replace(".", "").isupper() or len(word) <= 4
-    return word.lower() in _ABBREVIATIONS
+    return word in _CAPITALISED_ABBREVIATIONS or word in _LOWER_ABBREVIATIONS
