@@ -38,7 +38,8 @@ class Case:
     script: list[Any]
     expect: str  # "ok" or the exception class name
     stream: bool = False
-    timeout: float = 5.0
+    timeout: float = 5.0  # one attempt
+    total: float = 10.0  # the whole request, retries included
 
 
 CASES = [
@@ -69,6 +70,19 @@ CASES = [
     ),
     Case("401 unauthorized (not retried)", [err(401)], "BackendError"),
     Case("400 bad request (not retried)", [err(400)], "BackendError"),
+    Case("200 reply that is not JSON", [(200, {}, "hello")], "BackendError"),
+    Case("200 HTML page", [(200, {"content-type": "text/html"}, "<html><body>Login</body></html>")], "BackendError"),
+    Case("200 JSON list", [(200, {}, "[1, 2]")], "BackendError"),
+    Case(
+        "choices without a message",
+        [(200, {}, json.dumps({"object": "chat.completion", "model": "m", "choices": [{"index": 0}]}))],
+        "BackendError",
+    ),
+    Case("reply not UTF-8", [(200, {}, b"\xff\xfe\xfa\x00")], "BackendError"),
+    Case("unparseable Retry-After, then fine", [err(429, {"retry-after": "soon"}), GOOD], "ok"),
+    Case("Retry-After: 100000", [err(429, {"retry-after": "100000"})] * 5, "RetriesExhaustedError", total=3.0),
+    Case("one byte a second", ["drip:1"] * 5, "RetriesExhaustedError", timeout=300.0, total=3.0),
+    Case("never answers", ["sleep:30"] * 5, "RetriesExhaustedError", timeout=300.0, total=3.0),
     Case(
         "streaming cut midway, then whole",
         [streamed_completion(GOOD, finish_reason=None), streamed_completion(GOOD)],
@@ -90,7 +104,8 @@ def _run_case(case: Case, cache: newsqa.Cache) -> dict[str, Any]:
             api_key="sk-fake-" + "0" * 24,
             model="fake",
             response_format="json_object",
-            timeout=case.timeout,
+            timeout=case.total,
+            attempt_timeout=case.timeout,
             max_retries=3,
             max_reasks=2,
             backoff=0.05,
@@ -130,6 +145,104 @@ def _run_case(case: Case, cache: newsqa.Cache) -> dict[str, Any]:
     }
 
 
+# -- hostile input, settings and pages, through the real command line ------------------------------
+NOT_IN = json.dumps({"evidence": [], "status": "not_in_article", "answer": None})
+_SUMMARY = {"headline": "Words", "summary": "Words.", "key_points": [{"point": "Words.", "evidence": ["S1"]}]}
+SUMMARY = json.dumps({**_SUMMARY, "entities": {"people": [], "organizations": [], "places": []}, "actions": []})
+
+
+def _fake_model(body: dict[str, Any]) -> str:
+    last = str(body.get("messages", [{}])[-1].get("content", ""))
+    return SUMMARY if "Summarize" in last or "<notes>" in last else NOT_IN
+
+
+@dataclass
+class InputCase:
+    name: str
+    shell: str  # run by bash; $NEWSQA is the command, $TMP a scratch folder, $SAMPLE the sample article
+    exit: int  # the exit code expected: 0 result, 2 input or settings, 3 backend
+    env: dict[str, str] | None = None
+    deadline: float = 20.0
+
+
+_ZH = "北京市政府今天宣布，将在明年春季启动一项新的城市绿化计划，预计投资二十亿元。"  # 40 characters
+INPUT_CASES = [
+    InputCase("article from /dev/zero", '$NEWSQA ask "Who?" /dev/zero', 2),
+    InputCase("300 MB pipe on stdin", 'yes "Text without end" | head -c 300000000 | $NEWSQA ask "Who?"', 2),
+    InputCase(
+        "bytes that are no text (\\xff\\xfeA\\x00B)",
+        "printf '\\xff\\xfeA\\x00B' > $TMP/b.txt; $NEWSQA ask Who? $TMP/b.txt",
+        0,
+    ),
+    InputCase("question with an undecodable byte", "$NEWSQA ask $'who \\xff?' $SAMPLE", 0),
+    InputCase("25,000-character Chinese article", f"python3 -c 'print(\"{_ZH}\" * 625)' | $NEWSQA ask 谁? --json", 0),
+    InputCase(
+        "590,000 characters without a full stop", "python3 -c 'print(\"word \" * 118000)' | $NEWSQA ask Who? --json", 0
+    ),
+    InputCase(
+        "summary of 590,000 characters without a full stop",
+        "python3 -c 'print(\"word \" * 118000)' | $NEWSQA summarize --json",
+        0,
+        deadline=60.0,
+    ),
+    InputCase("NEWSQA_CACHE_TTL=soon", "$NEWSQA ask Who? $SAMPLE", 2, {"NEWSQA_CACHE_TTL": "soon"}),
+    InputCase("NEWSQA_CONTEXT_WINDOW=big", "$NEWSQA ask Who? $SAMPLE", 2, {"NEWSQA_CONTEXT_WINDOW": "big"}),
+    InputCase(
+        "NEWSQA_N_CTX=-5 (embedded)", "$NEWSQA ask Who? $SAMPLE", 2, {"NEWSQA_N_CTX": "-5", "OPENAI_BASE_URL": ""}
+    ),
+    InputCase("port 99999", "$NEWSQA ask Who? $SAMPLE --base-url http://127.0.0.1:99999/v1", 2),
+    InputCase(
+        "truncated GGUF",
+        "head -c 100000 $SAMPLE > $TMP/t.gguf; $NEWSQA ask Who? $SAMPLE --gguf $TMP/t.gguf",
+        3,
+        {"OPENAI_BASE_URL": ""},
+    ),
+    InputCase("unknown --skip-check", "$NEWSQA ask Who? $SAMPLE --skip-check nope", 2),
+    InputCase("a URL with credentials on loopback", "$NEWSQA ask Who? http://user:pw@127.0.0.1:9/x", 2),
+]
+
+
+def run_input_case(case: InputCase) -> dict[str, Any]:
+    import os
+    import subprocess
+
+    with tempfile.TemporaryDirectory(prefix="newsqa-faults-") as tmp, FakeOpenAIServer(_fake_model) as server:
+        env = {
+            **os.environ,
+            "NEWSQA": f"{sys.executable} -m newsqa",
+            "TMP": tmp,
+            "SAMPLE": str(ROOT / "fixtures" / "articles" / "dhs-national-guard.txt"),
+            "NEWSQA_CACHE_DIR": tmp,
+            "OPENAI_BASE_URL": server.base_url,
+            "NEWSQA_MODEL": "fake",
+            **(case.env or {}),
+        }
+        env = {k: v for k, v in env.items() if v != "" and k != "NEWSQA_REPLAY_DIR"}
+        t0 = time.perf_counter()
+        r = subprocess.run(["bash", "-c", case.shell], env=env, capture_output=True, timeout=case.deadline * 3)
+        seconds = time.perf_counter() - t0
+        prompts = [" ".join(m.get("content") or "" for m in body.get("messages", [])) for body in server.requests]
+    stderr = r.stderr.decode("utf-8", "replace")
+    errors = [line for line in stderr.splitlines() if line.startswith("newsqa: error:")]
+    detail = errors[0][len("newsqa: error: ") :] if errors else ""
+    if r.returncode == 0 and "--json" in case.shell:
+        from newsqa.text.tokens import get_tokenizer
+
+        data = json.loads(r.stdout)
+        counts = [get_tokenizer().count(p) for p in prompts]
+        what = data.get("status") or f"summary of {len(data.get('key_points', []))} key point(s)"
+        detail = f"{what}; {len(prompts)} request(s), {sum(counts):,} tokens, the largest {max(counts, default=0):,} (window 8,192)"
+    return {
+        "case": case.name,
+        "exit": r.returncode,
+        "expected": case.exit,
+        "traceback": "Traceback" in stderr,
+        "detail": detail[:110],
+        "seconds": round(seconds, 2),
+        "pass": r.returncode == case.exit and "Traceback" not in stderr and seconds < case.deadline,
+    }
+
+
 def main() -> None:
     rows = [run_case(c) for c in CASES]
     lines = [
@@ -143,6 +256,22 @@ def main() -> None:
         mark = "" if r["pass"] else " **(MISMATCH)**"
         lines.append(
             f"| {r['case']} | {r['outcome']}{mark} | {r['expected']} | {r['requests']} | {r['tokens']} | {r['cached_entries']} | {r['seconds']} |"
+        )
+    inputs = [run_input_case(c) for c in INPUT_CASES]
+    lines += [
+        "",
+        "Hostile input, settings and pages, through the command line (a real process each; the fake server "
+        "answers `not_in_article`): every case ends with the expected exit code (0 a result, 2 input or "
+        "settings, 3 backend), one line on stderr and no traceback.",
+        "",
+        "| case | exit | expected | traceback | what it said | seconds |",
+        "|---|---:|---:|---|---|---:|",
+    ]
+    for r in inputs:
+        mark = "" if r["pass"] else " **(MISMATCH)**"
+        detail = r["detail"].replace("|", "\\|")
+        lines.append(
+            f"| {r['case']} | {r['exit']}{mark} | {r['expected']} | {'yes' if r['traceback'] else 'no'} | {detail} | {r['seconds']} |"
         )
     (Path(__file__).resolve().parent / "faults.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

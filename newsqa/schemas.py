@@ -68,6 +68,11 @@ class _Result(BaseModel):
     model: str | None = Field(default=None, description="the model that answered", json_schema_extra=_META)
     cached: bool = Field(default=False, description="true when served from the response cache", json_schema_extra=_META)
     usage: Usage = Field(default_factory=Usage, description="tokens spent by this call", json_schema_extra=_META)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what newsqa noticed about the input (suspect text quarantined, an encoding guessed)",
+        json_schema_extra=_META,
+    )
 
 
 class Refusal(BaseModel):

@@ -174,7 +174,8 @@ class FakeOpenAIServer:
 
     Each request takes the next behaviour: an ``httpx2.Response``-like tuple ``(status, headers, body)``,
     a reply accepted by :class:`ScriptedTransport` (text or dict), or one of the strings ``"reset"``
-    (drop the connection without answering) and ``"sleep:<seconds>"`` (answer late). For fault tests
+    (drop the connection without answering), ``"sleep:<seconds>"`` (answer late) and ``"drip:<seconds>"``
+    (send the body one byte every <seconds>). For fault tests
     that need real sockets; use as a context manager, ``base_url`` gives the endpoint.
     ``script`` may also be a callable that takes each parsed request body and returns its behaviour
     (a server that answers by rule, such as the peer benchmark's counting server).
@@ -225,6 +226,26 @@ class FakeOpenAIServer:
             handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
             handler.connection.close()
             handler.close_connection = True
+            return
+        if isinstance(behaviour, str) and behaviour.startswith("drip:"):
+            # Headers at once, then the body one byte at a time, every <seconds>, for at most a minute.
+            delay = float(behaviour.split(":", 1)[1])
+            late = json.dumps(chat_completion('{"late": true}')).encode()
+            try:
+                handler.send_response(200)
+                handler.send_header("content-type", "application/json")
+                handler.send_header("content-length", str(len(late)))
+                handler.end_headers()
+                handler.wfile.flush()
+                deadline = time.monotonic() + 60
+                for i in range(len(late)):
+                    if time.monotonic() > deadline:
+                        break
+                    handler.wfile.write(late[i : i + 1])
+                    handler.wfile.flush()
+                    time.sleep(delay)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
             return
         if isinstance(behaviour, str) and behaviour.startswith("sleep:"):
             time.sleep(float(behaviour.split(":", 1)[1]))

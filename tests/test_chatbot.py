@@ -119,6 +119,39 @@ def test_mcp_server_over_stdio() -> None:
     assert newsqa.Summary.model_validate(summary).key_points
 
 
+def test_mcp_errors_reach_the_client_readable() -> None:
+    pytest.importorskip("mcp")
+    from mcp import Client, StdioServerParameters
+
+    env = {**os.environ, "NEWSQA_REPLAY_DIR": str(EXCHANGES)}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "newsqa", "mcp"], env=env)
+    calls = {
+        "empty": ("ask_article", {"article": "   ", "question": "Who?"}),
+        "refused URL": ("ask_article", {"article": "http://127.0.0.1:9/story", "question": "Who?"}),
+        "long question": ("ask_article", {"article": SAMPLE.read_text(), "question": "why " * 1000}),
+        "oversize": ("summarize_article", {"article": "word " * 400_000}),
+    }
+
+    async def main() -> tuple[dict[str, str], object, object]:
+        async with Client(params, read_timeout_seconds=120) as client:
+            out = {}
+            for name, (tool, args) in calls.items():
+                r = await client.call_tool(tool, args)
+                assert r.is_error, name
+                out[name] = " ".join(c.text for c in r.content if hasattr(c, "text"))
+            listed = await client.list_tools()
+            return out, listed, client.server_info if hasattr(client, "server_info") else None
+
+    errors, listed, _ = asyncio.run(main())
+    assert "empty" in errors["empty"]
+    assert "non-public address" in errors["refused URL"]
+    assert "characters; the limit is" in errors["long question"]
+    assert "limit" in errors["oversize"]
+    ask = next(t for t in listed.tools if t.name == "ask_article")  # type: ignore[attr-defined]
+    assert "URL" in ask.input_schema["properties"]["article"]["description"]
+    assert ask.annotations.read_only_hint is True and ask.annotations.open_world_hint is True
+
+
 def test_example_chatbot_runs() -> None:
     import subprocess
 

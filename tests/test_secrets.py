@@ -66,3 +66,28 @@ def test_key_is_never_written_anywhere(
     for text in texts:
         assert KEY not in text
         assert KEY[:20] not in text
+
+
+def test_no_exception_in_the_chain_carries_the_key(caplog: pytest.LogCaptureFixture) -> None:
+    import traceback
+
+    echo = (401, {}, json.dumps({"error": {"message": f"Incorrect API key provided: {KEY}"}}))
+    with FakeOpenAIServer([echo]) as server:
+        client = newsqa.ModelClient(base_url=server.base_url, api_key=KEY, model="fake", cache=False)
+        with pytest.raises(newsqa.BackendError) as info:
+            client.complete([{"role": "user", "content": "x"}], newsqa.Answer)
+    chain: list[BaseException] = []
+    exc: BaseException | None = info.value
+    while exc is not None and len(chain) < 20:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    printed = "".join(traceback.format_exception(info.value))
+    for text in [printed, *(repr(e) for e in chain), *(str(a) for e in chain for a in e.args)]:
+        assert KEY not in text and KEY[:20] not in text
+
+
+def test_log_records_never_carry_the_key(caplog: pytest.LogCaptureFixture) -> None:
+    newsqa.ModelClient(base_url="http://127.0.0.1:9/v1", api_key=KEY, model="fake", cache=False)
+    caplog.set_level(logging.INFO, logger="newsqa")
+    logging.getLogger("newsqa").info("the server said %s", f"bad key {KEY}")
+    assert KEY not in caplog.text and "[redacted]" in caplog.text

@@ -10,8 +10,9 @@ from typing import Any
 from ..errors import QuestionError
 from ..model.client import Completion, ModelClient
 from ..schemas import Usage
-from ..text.article import Article
+from ..text.article import Article, scrub_surrogates
 from ..text.chunking import Chunk, chunk_article
+from ..text.hostile import quarantined
 from ..text.retrieval import select_sentences
 
 __all__ = ["ArticleInput", "as_article", "budget", "check_question", "chunks_for", "default_client", "meta", "passages"]
@@ -53,6 +54,7 @@ def as_article(article: ArticleInput) -> Article:
 def check_question(question: str) -> str:
     if not isinstance(question, str) or not question.strip():
         raise QuestionError("the question is empty")
+    question, _ = scrub_surrogates(question)  # undecodable bytes from a terminal or a file
     if len(question) > MAX_QUESTION_CHARS:
         raise QuestionError(f"the question has {len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,}")
     return " ".join(question.split())
@@ -97,13 +99,21 @@ def passages(
     return select_sentences(chunks, query, min(room, limit or room)), chunks
 
 
-def meta(completions: Sequence[Completion[Any]]) -> dict[str, Any]:
-    """The run metadata of a result: the model that answered, whether all was cached, the usage."""
+def meta(completions: Sequence[Completion[Any]], article: Article | None = None) -> dict[str, Any]:
+    """The run metadata of a result: the model that answered, whether all was cached, the usage, and
+    what was noticed about the article."""
     usage = Usage()
     for c in completions:
         usage = usage + c.usage
+    warnings = list(article.warnings) if article is not None else []
+    if article is not None and (n := len(quarantined(article))):
+        warnings.append(
+            f"{n} sentence(s) of the article imitate a chat turn (chat control tokens or a role header): "
+            "they were quarantined, shown to the model as suspect and never used as evidence"
+        )
     return {
         "model": completions[-1].model if completions else None,
         "cached": all(c.cached for c in completions),
         "usage": usage,
+        "warnings": warnings,
     }

@@ -111,7 +111,7 @@ async def aask(
         unsupported=unsupported_terms(answer, evidence),
         refusal=decision.refusal,
         checks=decision.passed,
-        **meta(completions),
+        **meta(completions, art),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .. import prompts
-from ..grounding.locate import resolve_refs
+from ..grounding.locate import citable, resolve_refs
 from ..model.client import Completion, ModelClient
 from ..model.loop import run_sync
 from ..schemas import Entities, Evidence, Summary, draft_model
@@ -36,9 +36,9 @@ async def asummarize(article: ArticleInput, *, client: ModelClient | None = None
         done = await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
 
         def resolve(refs: list[str]) -> list[Evidence]:
-            return resolve_refs(art, refs).evidence
+            return citable(art, resolve_refs(art, refs).evidence)
 
-        summary = public(Summary, done.value, resolve, drop_unsupported=True, meta=meta([done]))
+        summary = public(Summary, done.value, resolve, drop_unsupported=True, meta=meta([done], art))
         return _ground_entities(summary, art)
 
     chunks = chunks_for(art, cl, room)
@@ -55,16 +55,16 @@ async def asummarize(article: ArticleInput, *, client: ModelClient | None = None
     for chunk, part in zip(chunks, parts, strict=True):
         allowed = set(chunk.sentences)
         for kp in part.value.key_points:
-            ev = resolve_refs(art, kp.evidence, chunks=chunks, allowed_sentences=allowed).evidence
+            ev = citable(art, resolve_refs(art, kp.evidence, chunks=chunks, allowed_sentences=allowed).evidence)
             if ev:
                 notes.append((kp.point, ev))
         for act in part.value.actions:
-            ev = resolve_refs(art, act.evidence, chunks=chunks, allowed_sentences=allowed).evidence
+            ev = citable(art, resolve_refs(art, act.evidence, chunks=chunks, allowed_sentences=allowed).evidence)
             if ev:
                 notes.append((_action_note(act), ev))
     done, completions, final_notes = await _reduce(cl, notes, draft_type, room, cache)
     summary = public(
-        Summary, done.value, _note_resolver(final_notes), drop_unsupported=True, meta=meta([*parts, *completions])
+        Summary, done.value, _note_resolver(final_notes), drop_unsupported=True, meta=meta([*parts, *completions], art)
     )
     return _ground_entities(summary, art)
 

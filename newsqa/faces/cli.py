@@ -39,14 +39,16 @@ def _setup_logging(verbose: int) -> None:
     root.propagate = False
 
 
-def _load_article(source: str | None, max_chars: int | None, allow_private: bool = False) -> Any:
+def _load_article(
+    source: str | None, max_chars: int | None, allow_private: bool = False, timeout: float | None = None
+) -> Any:
     from ..text.article import DEFAULT_MAX_CHARS, Article
 
     limit = max_chars or DEFAULT_MAX_CHARS
     if source is not None and source.lower().startswith(("http://", "https://")):
         from ..text.web import fetch_article
 
-        return fetch_article(source, allow_private=allow_private, max_chars=limit)
+        return fetch_article(source, allow_private=allow_private, max_chars=limit, timeout=min(timeout or 20.0, 20.0))
     if source is None or source == "-":
         if sys.stdin is None or sys.stdin.isatty():
             _fail("no article: pass a file path or URL, or pipe the text on standard input", EXIT_USAGE)
@@ -69,6 +71,7 @@ def _client(opts: dict[str, Any]) -> Any:
         model=opts["model"],
         gguf=opts["gguf"],
         response_format=opts["response_format"],
+        timeout=opts["timeout"],
         cache=False if opts["no_cache"] else Cache(),
     )
 
@@ -119,6 +122,12 @@ def model_options(f: Any) -> Any:
         help="Refuse articles longer than this many characters.",
     )(f)
     f = click.option("--allow-private", is_flag=True, help="Allow fetching URLs on loopback or private networks.")(f)
+    f = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=None,
+        help="Seconds one model request may take, retries included (default 300).",
+    )(f)
     f = click.option("-v", "--verbose", count=True, help="Log to stderr (-vv for debug).")(f)
     return f
 
@@ -158,7 +167,7 @@ def ask(
     _setup_logging(verbose)
     from ..api import ask as ask_
 
-    art = _run(lambda: _load_article(article, opts["max_chars"], opts["allow_private"]))
+    art = _run(lambda: _load_article(article, opts["max_chars"], opts["allow_private"], opts["timeout"]))
     client = _run(lambda: _client(opts))
     kw: dict[str, Any] = {"client": client, "cache": not opts["no_cache"], "check": not no_check, "skip": skip}
     t0 = time.perf_counter()
@@ -187,7 +196,7 @@ def summarize(article: str | None, as_json: bool, verbose: int, **opts: Any) -> 
     _setup_logging(verbose)
     from ..api import summarize as summarize_
 
-    art = _run(lambda: _load_article(article, opts["max_chars"], opts["allow_private"]))
+    art = _run(lambda: _load_article(article, opts["max_chars"], opts["allow_private"], opts["timeout"]))
     client = _run(lambda: _client(opts))
     t0 = time.perf_counter()
     result = _run(lambda: summarize_(art, client=client, cache=not opts["no_cache"]))
@@ -280,7 +289,8 @@ def _model_rows() -> list[dict[str, str]]:
     rows.append({"name": f"embedded {local.MODEL_FILE}", "status": status})
     if os.environ.get("NEWSQA_GGUF"):
         p = Path(os.environ["NEWSQA_GGUF"])
-        rows.append({"name": f"NEWSQA_GGUF {p}", "status": "ready" if p.is_file() else "file not found"})
+        problem = local.check_gguf(p)
+        rows.append({"name": f"NEWSQA_GGUF {p}", "status": f"unusable: {problem}" if problem else "ready"})
     if os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"):
         from ..model.client import ModelClient
 

@@ -4,23 +4,36 @@
 - ``summarize_article(article)`` -> Summary
 
 ``article`` is the text or an http(s) URL. Results are structured (the Answer / Summary schemas).
-stdout carries the protocol only; logs go to stderr. The tools await newsqa's async API directly.
+Errors a caller can act on (an empty article, a refused URL, a question too long, a backend that
+failed) come back as tool errors with newsqa's one-line message. stdout carries the protocol only;
+logs go to stderr. The tools await newsqa's async API directly.
 """
 
 import logging
 import sys
+from typing import Annotated
 
-from ..errors import ConfigurationError
+from pydantic import Field, ValidationError
+
+from .. import __version__
+from ..errors import ConfigurationError, NewsQAError
 from ..model.client import ModelClient
 from ..schemas import Answer, Summary
 
 __all__ = ["build_server", "serve"]
+
+ArticleArg = Annotated[
+    str, Field(description="the article's full text, or an http(s) URL of a news page to fetch and read")
+]
+QuestionArg = Annotated[str, Field(description="the question to answer from the article alone")]
 
 
 def build_server(*, client: ModelClient | None = None, allow_private: bool = False):  # type: ignore[no-untyped-def]
     """The MCP server (mcp's ``MCPServer``); the mcp package is an optional extra, hence no annotation."""
     try:
         from mcp.server.mcpserver import MCPServer
+        from mcp.server.mcpserver.exceptions import ToolError
+        from mcp_types import ToolAnnotations
     except ImportError as exc:
         raise ConfigurationError('the MCP server needs the mcp package: pip install "newsqa[mcp]"') from exc
 
@@ -28,22 +41,44 @@ def build_server(*, client: ModelClient | None = None, allow_private: bool = Fal
 
     server = MCPServer(
         "newsqa",
+        version=__version__,
         instructions="Grounded answers about news articles: every answer carries quotes that stand in the article.",
     )
+    # Both tools only read; they reach the open web when the article is a URL.
+    annotations = ToolAnnotations(
+        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+    )
 
-    @server.tool(name="ask_article", description=" ".join((AskArticle.__doc__ or "").split()))
-    async def ask_article(article: str, question: str) -> Answer:
-        args = {"article": article, "question": question}
-        result = await arun_tool("ask_article", args, client=client, allow_private=allow_private)
-        if not isinstance(result, Answer):  # arun_tool returns the tool's own result type
-            raise TypeError("ask_article produced no Answer")
+    async def run(name: str, args: dict[str, str]) -> Answer | Summary:
+        try:
+            return await arun_tool(name, args, client=client, allow_private=allow_private)
+        except ValidationError as exc:
+            raise ToolError(f"invalid arguments: {exc.errors(include_url=False)[0]['msg']}") from None
+        except (NewsQAError, ValueError) as exc:
+            raise ToolError(str(exc)) from None
+
+    @server.tool(
+        name="ask_article",
+        title="Ask a news article",
+        description=" ".join((AskArticle.__doc__ or "").split()),
+        annotations=annotations,
+    )
+    async def ask_article(article: ArticleArg, question: QuestionArg) -> Answer:
+        result = await run("ask_article", {"article": article, "question": question})
+        if not isinstance(result, Answer):
+            raise ToolError("ask_article produced no answer")
         return result
 
-    @server.tool(name="summarize_article", description=" ".join((SummarizeArticle.__doc__ or "").split()))
-    async def summarize_article(article: str) -> Summary:
-        result = await arun_tool("summarize_article", {"article": article}, client=client, allow_private=allow_private)
+    @server.tool(
+        name="summarize_article",
+        title="Summarize a news article",
+        description=" ".join((SummarizeArticle.__doc__ or "").split()),
+        annotations=annotations,
+    )
+    async def summarize_article(article: ArticleArg) -> Summary:
+        result = await run("summarize_article", {"article": article})
         if not isinstance(result, Summary):
-            raise TypeError("summarize_article produced no Summary")
+            raise ToolError("summarize_article produced no summary")
         return result
 
     return server

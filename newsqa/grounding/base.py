@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ..schemas import Evidence
 from ..text.article import Article
 from ..text.chunking import Chunk
-from ..text.hostile import instruction_like
+from ..text.hostile import instruction_like, quarantined
 
 __all__ = ["Check", "Claim", "Context", "Judge", "Outcome"]
 
@@ -37,8 +37,9 @@ class Context:
 
     @functools.cached_property
     def planted(self) -> tuple[str, ...]:
-        """Sentences of the article that give orders to an AI (planted instructions)."""
-        return tuple(s.text for s in self.article.sentences if instruction_like(s.text))
+        """Sentences of the article that give orders to an AI or stand in an imitated chat turn."""
+        suspect = quarantined(self.article)
+        return tuple(s.text for k, s in enumerate(self.article.sentences) if k in suspect or instruction_like(s.text))
 
 
 @dataclass

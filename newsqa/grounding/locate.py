@@ -16,10 +16,18 @@ from dataclasses import dataclass, field
 from ..schemas import Evidence
 from ..text.article import Article
 from ..text.chunking import Chunk
-from ..text.hostile import instruction_like
+from ..text.hostile import instruction_like, quarantined
 from ..text.words import STOPWORDS, content_words, names_and_numbers, normalise, translate
 
-__all__ = ["Resolution", "answer_sentences", "locate_answer", "regrounded", "resolve_refs", "unsupported_terms"]
+__all__ = [
+    "Resolution",
+    "answer_sentences",
+    "citable",
+    "locate_answer",
+    "regrounded",
+    "resolve_refs",
+    "unsupported_terms",
+]
 
 _ID = re.compile(r"\[?\s*S\s*(\d{1,6})\s*\]?", re.IGNORECASE)
 _IDS_ONLY = re.compile(r"^[\s,;\[\]Ssand&0-9-]*$")
@@ -274,8 +282,17 @@ def locate_answer(
     A sentence that gives orders to an AI is a planted instruction, never a source for an answer.
     """
     found = resolve_refs(article, refs, chunks=chunks, allowed_sentences=allowed_sentences)
-    found.evidence = [e for e in found.evidence if not instruction_like(e.quote)]
+    found.evidence = citable(article, found.evidence)
     if answer and answer.strip():
         ev = regrounded(article, answer, question, found.evidence, chunks=chunks, allowed_sentences=allowed_sentences)
-        found.evidence = [e for e in ev if not instruction_like(e.quote)]
+        found.evidence = citable(article, ev)
     return found
+
+
+def citable(article: Article, evidence: Sequence[Evidence]) -> list[Evidence]:
+    """``evidence`` less what may never support anything: planted instructions, imitated chat turns."""
+    suspect = quarantined(article)
+    spans = [(article.sentences[k].start, article.sentences[k].end) for k in suspect]
+    return [
+        e for e in evidence if not instruction_like(e.quote) and not any(a < e.end and e.start < b for a, b in spans)
+    ]

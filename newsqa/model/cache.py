@@ -21,6 +21,8 @@ from typing import Any
 
 __all__ = ["Cache", "CacheStats", "cache_key", "default_cache_dir"]
 
+from ..errors import ConfigurationError
+
 log = logging.getLogger("newsqa")
 
 # Numbered migrations: index i upgrades user_version i to i + 1.
@@ -84,7 +86,13 @@ class Cache:
         self.directory = Path(directory) if directory is not None else default_cache_dir()
         self.path = self.directory / "responses.sqlite3"
         if ttl is None and os.environ.get("NEWSQA_CACHE_TTL"):
-            ttl = float(os.environ["NEWSQA_CACHE_TTL"])
+            raw = os.environ["NEWSQA_CACHE_TTL"]
+            try:
+                ttl = float(raw)
+            except ValueError:
+                raise ConfigurationError(f"NEWSQA_CACHE_TTL must be a number of seconds, got {raw[:40]!r}") from None
+            if not ttl >= 0:
+                raise ConfigurationError(f"NEWSQA_CACHE_TTL must be 0 or more seconds, got {raw[:40]!r}")
         self.ttl = ttl
         self.busy_timeout = busy_timeout
         self.enabled = True

@@ -75,6 +75,26 @@ def _scrub(text: str, secrets: Sequence[str | None]) -> str:
     return re.sub(r"\b(sk-|Bearer\s+)[A-Za-z0-9_*.\-]{4,}", r"\1[redacted]", text)
 
 
+class _SecretFilter(logging.Filter):
+    """Scrubs every API key a client of this process was given from newsqa's log records."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            scrubbed = _scrub(message, list(self.secrets))
+            if scrubbed != message:
+                record.msg, record.args = scrubbed, ()
+        return True
+
+
+_SECRETS = _SecretFilter()
+log.addFilter(_SECRETS)
+
+
 def _short_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         errs = exc.errors(include_url=False)
@@ -119,6 +139,8 @@ class ModelClient:
         elif overrides:
             settings = settings.replace(**{k: v for k, v in overrides.items() if v is not None})
         self.settings = settings
+        if settings.api_key:
+            _SECRETS.secrets.add(settings.api_key)
         self.cache: Cache | None = Cache() if cache is True else (cache or None)
         self._transport_given = transport
         self._format: ResponseFormat | None = None  # what negotiation settled on, for this client only
@@ -213,12 +235,12 @@ class ModelClient:
         s = self.settings
         transport = choose_transport(s, self._transport_given)
         if transport is not None:
-            http_client: httpx2.AsyncClient = httpx2.AsyncClient(transport=transport, timeout=s.timeout)  # type: ignore[arg-type]
+            http_client: httpx2.AsyncClient = httpx2.AsyncClient(transport=transport, timeout=s.per_attempt)  # type: ignore[arg-type]
         else:
-            http_client = DefaultAsyncHttpxClient(verify=_ssl_context(), timeout=s.timeout)
+            http_client = DefaultAsyncHttpxClient(verify=_ssl_context(), timeout=s.per_attempt)
         # The openai client needs some key; the embedded model and keyless servers check none.
         key = s.api_key or ("embedded" if s.embedded else "not-needed")
-        return AsyncOpenAI(base_url=s.url, api_key=key, max_retries=0, timeout=s.timeout, http_client=http_client)
+        return AsyncOpenAI(base_url=s.url, api_key=key, max_retries=0, timeout=s.per_attempt, http_client=http_client)
 
     async def aclose(self) -> None:
         """Close the HTTP connections this client opened on the running event loop."""
@@ -298,11 +320,11 @@ class ModelClient:
         for attempt in range(budget + 1):
             response, requests = await self._send(convo, schema, max_tokens, usage, on_delta)
             usage = usage + _usage_of(response, requests)
-            choices = getattr(response, "choices", None) or []
-            message = getattr(choices[0], "message", None) if choices else None
-            if message is None:
-                last_error = "the reply had no message"
+            choices = response.choices
+            if not choices:
+                last_error = "the reply had no choices"
                 continue
+            message = choices[0].message
             if getattr(message, "refusal", None):
                 raise RefusalError(
                     f"the model refused: {str(message.refusal)[:200]}",
@@ -367,51 +389,91 @@ class ModelClient:
         usage: Usage,
         on_delta: Callable[[str | None], None] | None = None,
     ) -> tuple[Any, int]:
-        """One logical request: transient failures retried with backoff; format downgraded if refused."""
+        """One logical request: transient failures retried with backoff; format downgraded if refused.
+
+        ``settings.timeout`` bounds the whole of it, retries and waits included: a server that never
+        answers, answers one byte a second or asks to be called back tomorrow fails in that time.
+        """
         import openai
-        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
         client = self._openai()
+        s = self.settings
+        deadline = time.monotonic() + s.timeout
         sent = 0
+
+        def wait(state: RetryCallState) -> float:
+            return max(0.0, min(self._wait(state), deadline - time.monotonic()))
+
         while True:
             fmt = self._response_format()
             kwargs = self._request_kwargs(convo, schema, max_tokens, fmt)
             retrying = AsyncRetrying(
-                stop=stop_after_attempt(self.settings.max_retries + 1),
-                wait=self._wait,
+                stop=stop_after_attempt(s.max_retries + 1) | stop_after_delay(s.timeout),
+                wait=wait,
                 retry=retry_if_exception(_is_transient),
                 sleep=_sleep,
                 reraise=True,
             )
+            error: NewsQAError
             try:
                 async for attempt in retrying:
                     with attempt:
                         sent += 1
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            raise TimeoutError
                         if on_delta is None:
-                            return await client.chat.completions.create(**kwargs), sent
-                        on_delta(None)
-                        return await _streamed(client, kwargs, on_delta), sent
+                            call = client.chat.completions.create(**kwargs)
+                        else:
+                            on_delta(None)
+                            call = _streamed(client, kwargs, on_delta)
+                        response = await asyncio.wait_for(call, min(remaining, s.per_attempt))
+                        return self._chat_completion(response, sent, usage), sent
             except openai.BadRequestError as exc:
                 nxt = formats.next_format(fmt)
-                negotiable = self.settings.response_format == "auto" and not self.embedded
+                negotiable = s.response_format == "auto" and not self.embedded
                 if negotiable and nxt and formats.format_refused(str(getattr(exc, "message", "") or exc)):
                     log.info("%s refused response_format %s; trying %s", self.describe(), fmt, nxt)
                     self._format = nxt
                     continue
-                raise self._backend_error(exc, sent, usage) from exc
+                error = self._backend_error(exc, sent, usage)
+            except NewsQAError as exc:
+                error = exc
             except Exception as exc:
                 replay = _replay_error(exc)
                 if replay is not None:
-                    raise replay from None
-                if _is_transient(exc):
-                    raise RetriesExhaustedError(
-                        f"{self.describe()} kept failing after {sent} attempts: {self._describe_exc(exc)}",
+                    error = replay
+                elif _is_transient(exc):
+                    what = "timed out" if isinstance(exc, TimeoutError) else self._describe_exc(exc)
+                    error = RetriesExhaustedError(
+                        f"{self.describe()} kept failing for {s.timeout:g}s or {sent} attempts: {what}",
                         attempts=usage.requests + sent,
                         usage=usage,
-                    ) from exc
-                if isinstance(exc, openai.APIError):
-                    raise self._backend_error(exc, sent, usage) from exc
-                raise
+                    )
+                elif isinstance(exc, openai.APIError):
+                    error = self._backend_error(exc, sent, usage)
+                else:
+                    # A reply the openai client cannot read at all (not JSON, not UTF-8, not an object).
+                    error = BackendError(
+                        f"{self.describe()} sent a reply that is not an OpenAI chat completion ({type(exc).__name__})",
+                        attempts=usage.requests + sent,
+                        usage=usage,
+                    )
+            # Raised outside the except blocks, so no chained exception can carry a key the server echoed.
+            raise error
+
+    def _chat_completion(self, response: Any, sent: int, usage: Usage) -> Any:
+        """``response`` if it has the shape of a chat completion; a typed error if it does not."""
+        choices = getattr(response, "choices", None)
+        shape_ok = isinstance(choices, list) and all(getattr(c, "message", None) is not None for c in choices)
+        if not shape_ok:
+            raise BackendError(
+                f"{self.describe()} sent a reply that is not an OpenAI chat completion (no choices with a message)",
+                attempts=usage.requests + sent,
+                usage=usage,
+            )
+        return response
 
     def _backend_error(self, exc: Exception, sent: int, usage: Usage) -> BackendError:
         status = getattr(exc, "status_code", None)
@@ -500,7 +562,7 @@ def _is_transient(exc: BaseException) -> bool:
 
     if _replay_error(exc) is not None:
         return False
-    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError)):
+    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError, TimeoutError)):
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code >= 500 or exc.status_code in (408, 409)

@@ -12,6 +12,7 @@ a second ``newsqa ask`` on the same article from a new process skips reading it 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import json
 import logging
@@ -36,6 +37,7 @@ __all__ = [
     "PARTS",
     "LocalModelTransport",
     "assemble_model",
+    "check_gguf",
     "local_transport",
     "model_path",
     "share_model",
@@ -193,6 +195,39 @@ class _progress:
             self._bar.stop()
 
 
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 for a while: llama.cpp writes there from C, around Python's sys.stderr."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no fd 2 (a daemon): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def check_gguf(path: Path) -> str | None:
+    """Why ``path`` cannot serve as a model, or None when its vocabulary loads."""
+    if not path.is_file():
+        return "file not found"
+    try:
+        with path.open("rb") as f:
+            if f.read(4) != b"GGUF":
+                return "not a GGUF file"
+        VocabTokenizer(path)
+    except LocalModelError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror or exc}"
+    return None
+
+
 class VocabTokenizer:
     """Exact token counts from a GGUF file's own vocabulary (loaded alone: fast, no weights)."""
 
@@ -203,11 +238,12 @@ class VocabTokenizer:
             from llama_cpp import Llama
         except ImportError as exc:
             raise LocalModelError(f"llama-cpp-python is not installed; {_INSTALL_HINT}") from exc
-        from llama_cpp._utils import suppress_stdout_stderr
-
         self.name = path.name
-        with suppress_stdout_stderr(disable=False):  # llama.cpp prints context notes straight to fd 2
-            self._llama = Llama(model_path=str(path), vocab_only=True, verbose=False)
+        try:
+            with _quiet_stderr():  # llama.cpp prints context notes straight to fd 2
+                self._llama = Llama(model_path=str(path), vocab_only=True, verbose=False)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise LocalModelError(f"cannot read the GGUF file {path.name}: it is damaged or not a GGUF model") from exc
         self._lock = threading.Lock()
 
     def encode(self, text: str) -> list[int]:

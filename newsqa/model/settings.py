@@ -54,7 +54,8 @@ class Settings:
     temperature: float = 0.0
     top_p: float | None = None
     seed: int | None = None
-    timeout: float = 300.0
+    timeout: float = 300.0  # one model request, retries and waits included
+    attempt_timeout: float | None = None  # one attempt of it (default: the whole timeout)
     max_retries: int = 4
     max_reasks: int = 2
     backoff: float = 0.5
@@ -84,8 +85,9 @@ class Settings:
             )
         if not 0.0 <= self.temperature <= 2.0:
             raise ConfigurationError("temperature must be between 0 and 2")
-        for name in ("timeout", "backoff", "max_backoff"):
-            if not getattr(self, name) > 0:
+        for name in ("timeout", "backoff", "max_backoff", "attempt_timeout"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
         for name in ("max_retries", "max_reasks"):
             if getattr(self, name) < 0:
@@ -164,6 +166,10 @@ class Settings:
             if self.model_name.startswith(prefix):
                 return size
         return 8192
+
+    @property
+    def per_attempt(self) -> float:
+        return min(self.attempt_timeout or self.timeout, self.timeout)
 
     @property
     def parallel(self) -> int:

@@ -22,7 +22,7 @@ from ..errors import (
     EmptyArticleError,
 )
 
-__all__ = ["DEFAULT_MAX_CHARS", "DEFAULT_MAX_LINES", "Article", "Span"]
+__all__ = ["DEFAULT_MAX_CHARS", "DEFAULT_MAX_LINES", "MAX_SENTENCE_CHARS", "Article", "Span", "scrub_surrogates"]
 
 log = logging.getLogger("newsqa")
 
@@ -33,6 +33,7 @@ DEFAULT_MAX_LINES = 50_000
 
 # Control characters other than tab and newline never belong in prose; NUL is the classic sign of binary.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _HEADER = re.compile(r"^(TITLE|SOURCE|DATE|URL|AUTHOR):[ \t]*(.*)$")
 
 # Words after which a period does not end a sentence, as they are written: titles, ranks, months,
@@ -46,9 +47,24 @@ _CAPITALISED_ABBREVIATIONS = frozenset(
 )
 # ... and a few written in lower case mid-sentence.
 _LOWER_ABBREVIATIONS = frozenset(["vs", "etc", "est", "approx", "fig", "al", "inc", "ltd", "co", "corp", "dept"])
-# A candidate boundary: terminal punctuation, optional closing quotes/brackets, then whitespace.
-_BOUNDARY = re.compile(r"""[.!?]+["'”’)\]]*(?=\s+)""")
-_PARA_BREAK = re.compile(r"""\n[ \t]*\n\s*|(?<=[.!?:"'”’)\]])\n""")
+# A candidate boundary: Latin-script terminal punctuation with optional closing quotes or brackets
+# and then whitespace; the full stops of Chinese and Japanese (no space follows them); the marks of
+# Arabic and Devanagari; or a line break before a list item, a timestamp or a speaker's label.
+_BOUNDARY = re.compile(
+    r"""[.!?]+["'”’)\]]*(?=\s+)"""
+    r"""|[。！？｡]+[」』”’)\]）"']*"""
+    r"""|[؟।॥]+["'”’)\]]*(?=\s)"""
+    r"""|\n(?=[ \t]*(?:[-*•·–]\s|\d{1,3}[.)]\s|\[?\d{1,2}:\d{2}|[A-Z][\w .'-]{0,30}:\s))"""
+    # Chat control tokens pasted into text start or end a "sentence": what they wrap is kept apart.
+    r"""|(?=<\|(?:im_start|start_header_id|system|user|assistant)\|>|<start_of_turn>|\[INST\]|<<SYS>>)"""
+    r"""|(?<=<\|im_end\|>)|(?<=<\|eot_id\|>)|(?<=<end_of_turn>)|(?<=\[/INST\])|(?<=<</SYS>>)"""
+)
+_PARA_BREAK = re.compile(r"""\n[ \t]*\n\s*|(?<=[.!?:"'”’)\]。！？」』）؟।])\n""")
+# No sentence is longer than this: a text without sentence marks (a list, a transcript, a language
+# newsqa does not know) is cut at clause marks or spaces, so no evidence span or prompt passage runs
+# on for thousands of characters. News sentences are far shorter.
+MAX_SENTENCE_CHARS = 600
+_CLAUSE = re.compile(r"[;；,，、:：—–]\s*|\s+")
 # What may start the next sentence: a capital or digit (after opening quotes), or markup (<, [, {, #).
 _NEXT_START = re.compile(r"""\s+(?:[<\[{#]|["'“‘(]*[A-Z0-9])""")
 
@@ -105,6 +121,9 @@ class Article:
         """
         if not isinstance(text, str):
             raise TypeError(f"Article text must be str, not {type(text).__name__}")
+        text, fixed = scrub_surrogates(text)
+        if fixed:
+            warnings = (*warnings, "the text held characters that are not valid Unicode; they were replaced")
         if "\x00" in text:
             raise BinaryArticleError("the input contains NUL bytes: it looks like binary data, not text")
         if len(text) > max_chars * 2:  # cheap early refusal before normalising a huge string
@@ -151,7 +170,9 @@ class Article:
             raise BinaryArticleError("the input contains NUL bytes: it looks like binary data, not text")
         warns: tuple[str, ...] = ()
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            text = data.decode("utf-16")
+            text = data.decode("utf-16", "replace")
+            if "\ufffd" in text:
+                warns = ("input is not valid UTF-16; undecodable bytes were replaced",)
         else:
             try:
                 text = data.decode("utf-8-sig")
@@ -174,10 +195,13 @@ class Article:
         try:
             if p.is_dir():
                 raise ArticleNotFoundError(f"{p} is a directory, not an article file")
-            size = p.stat().st_size
-            if size > max_chars * 4:
-                raise ArticleTooLargeError(f"{p} has {size:,} bytes; the limit is {max_chars:,} characters")
-            data = p.read_bytes()
+            # Read through a cap, never by the size stat() reports: it is 0 for pipes and devices
+            # (/dev/zero, a FIFO), which would otherwise be read until memory runs out.
+            limit = max_chars * 4
+            with p.open("rb") as f:
+                data = f.read(limit + 1)
+            if len(data) > limit:
+                raise ArticleTooLargeError(f"{p} has more than {limit:,} bytes; the limit is {max_chars:,} characters")
         except FileNotFoundError as exc:
             raise ArticleNotFoundError(f"no such file: {p}") from exc
         except PermissionError as exc:
@@ -204,6 +228,12 @@ class Article:
 
     def __len__(self) -> int:
         return len(self.text)
+
+
+def scrub_surrogates(text: str) -> tuple[str, bool]:
+    """``text`` with lone surrogates (undecodable bytes that reached a str) replaced by U+FFFD."""
+    fixed = _SURROGATE.sub("\ufffd", text)
+    return fixed, fixed is not text and fixed != text
 
 
 def _split_header(text: str) -> tuple[str, dict[str, str]]:
@@ -246,14 +276,30 @@ def _sentences(text: str, para: Span) -> list[Span]:
     seg = para.text
     for m in _BOUNDARY.finditer(seg):
         end = m.end()
-        if not _NEXT_START.match(seg, end) or _is_abbreviation(seg, m.start()):
+        latin = m.group(0)[:1] in (".", "!", "?")
+        if latin and (not _NEXT_START.match(seg, end) or _is_abbreviation(seg, m.start())):
             continue
-        s = start + _lead(text, start, para.start + end)
-        out.append(Span(s, para.start + end, text[s : para.start + end]))
+        out.extend(_bounded(text, start, para.start + end))
         start = para.start + end
-    s = start + _lead(text, start, para.end)
-    if s < para.end:
-        out.append(Span(s, para.end, text[s : para.end]))
+    out.extend(_bounded(text, start, para.end))
+    return out
+
+
+def _bounded(text: str, start: int, end: int) -> list[Span]:
+    """The sentence text[start:end] without its leading space, cut into pieces of MAX_SENTENCE_CHARS at most."""
+    out: list[Span] = []
+    s = start + _lead(text, start, end)
+    e = s + len(text[s:end].rstrip())
+    while s < e:
+        cut = e
+        if e - s > MAX_SENTENCE_CHARS:
+            limit = s + MAX_SENTENCE_CHARS
+            # The last clause mark or space in the second half of the window, else a hard cut.
+            marks = [m.end() for m in _CLAUSE.finditer(text, s + MAX_SENTENCE_CHARS // 2, limit)]
+            cut = marks[-1] if marks else limit
+        piece_end = s + len(text[s:cut].rstrip())
+        out.append(Span(s, piece_end, text[s:piece_end]))
+        s = cut + _lead(text, cut, e)
     return out
 
 

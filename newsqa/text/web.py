@@ -87,13 +87,9 @@ def redact_url(url: str) -> str:
     """``url`` without user, password, query or fragment: safe for messages, logs and cache keys."""
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        if parts.port:
-            host = f"{host}:{parts.port}"
     except ValueError:
         return "<invalid URL>"
+    host = parts.netloc.rsplit("@", 1)[-1]  # never the user or password
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
