@@ -1,6 +1,6 @@
 """newsqa against its peers, measured side by side in one run; writes benchmarks/README.md.
 
-    pip install -e '.[bench]'
+    pip install -e . --group bench
     python benchmarks/peers.py                 # every table (a few minutes, no model, no network)
     python benchmarks/peers.py --only chunking # one section: tokens, chunking, concurrency, cache, startup
 
@@ -437,7 +437,7 @@ def startup_section() -> tuple[str, dict[str, Any]]:
     newsqa_bin = shutil.which("newsqa", path=str(Path(sys.executable).parent))
     llm_bin = shutil.which("llm", path=str(Path(sys.executable).parent))
     if not newsqa_bin or not llm_bin:
-        raise SystemExit("newsqa and llm must be installed in this environment: pip install -e '.[bench]'")
+        raise SystemExit("newsqa and llm must be installed in this environment: pip install -e . --group bench")
     env = dict(os.environ)
     runs = {"newsqa --help": [newsqa_bin, "--help"], "llm --help": [llm_bin, "--help"]}
     for cmd in runs.values():  # warm the file cache once
