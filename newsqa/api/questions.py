@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
-from typing import Any, Literal, cast, overload
+from typing import Literal, cast, overload
+
+from pydantic import BaseModel
 
 from .. import prompts
 from ..grounding import Context, Grounding, claim_from_draft
@@ -77,7 +79,7 @@ async def aask(
     cl = client or default_client()
     query = q + " " + " ".join(h[0] for h in history)
     ids, chunks = passages(art, cl, query, ANSWER_MAX_TOKENS, ASK_CONTEXT_TOKENS, WHOLE_ARTICLE_TOKENS)
-    completions: list[Completion[Any]] = []
+    completions: list[Completion[Verdict] | Completion[BaseModel]] = []
 
     async def judge(messages: list[Message]) -> str:
         done = await cl.acomplete(messages, Verdict, max_tokens=20, use_cache=cache)

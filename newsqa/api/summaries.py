@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import Protocol, cast
 
 from pydantic import BaseModel
 
@@ -23,6 +23,30 @@ __all__ = ["asummarize", "summarize"]
 
 SUMMARY_MAX_TOKENS = 1200
 Note = tuple[str, list[Evidence]]
+
+
+class _KeyPointDraft(Protocol):
+    point: str
+    evidence: list[str]
+
+
+class _ActionDraft(Protocol):
+    actor: str
+    action: str
+    object: str
+    recipient: str | None
+    evidence: list[str]
+
+
+class SummaryDraft(Protocol):
+    """The shape of a summary draft, as the model fills it (see ``schemas.draft_model(Summary)``)."""
+
+    key_points: list[_KeyPointDraft]
+    actions: list[_ActionDraft]
+
+
+def _draft(done: Completion[BaseModel]) -> SummaryDraft:
+    return cast(SummaryDraft, done.value)
 
 
 async def asummarize(article: ArticleInput, *, client: ModelClient | None = None, cache: bool = True) -> Summary:
@@ -44,7 +68,7 @@ async def asummarize(article: ArticleInput, *, client: ModelClient | None = None
     chunks = chunks_for(art, cl, room)
     sem = asyncio.Semaphore(cl.concurrency)
 
-    async def summarize_chunk(chunk: Chunk) -> Completion[Any]:
+    async def summarize_chunk(chunk: Chunk) -> Completion[BaseModel]:
         async with sem:
             messages = prompts.messages_for(prompts.article_block(art, chunk.sentences), prompts.load("summarize"))
             return await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
@@ -54,11 +78,11 @@ async def asummarize(article: ArticleInput, *, client: ModelClient | None = None
     notes: list[Note] = []
     for chunk, part in zip(chunks, parts, strict=True):
         allowed = set(chunk.sentences)
-        for kp in part.value.key_points:
+        for kp in _draft(part).key_points:
             ev = citable(art, resolve_refs(art, kp.evidence, chunks=chunks, allowed_sentences=allowed).evidence)
             if ev:
                 notes.append((kp.point, ev))
-        for act in part.value.actions:
+        for act in _draft(part).actions:
             ev = citable(art, resolve_refs(art, act.evidence, chunks=chunks, allowed_sentences=allowed).evidence)
             if ev:
                 notes.append((_action_note(act), ev))
@@ -74,7 +98,7 @@ def summarize(article: ArticleInput, *, client: ModelClient | None = None, cache
     return run_sync(asummarize(article, client=client, cache=cache))
 
 
-def _action_note(act: Any) -> str:
+def _action_note(act: _ActionDraft) -> str:
     rec = f" of {act.recipient}" if act.recipient else ""
     return f"{act.actor} {act.action} {act.object}{rec}."
 
@@ -97,12 +121,12 @@ def _note_resolver(notes: Sequence[Note]) -> Resolver:
 
 async def _reduce(
     cl: ModelClient, notes: list[Note], draft_type: type[BaseModel], room: int, cache: bool
-) -> tuple[Completion[Any], list[Completion[Any]], list[Note]]:
+) -> tuple[Completion[BaseModel], list[Completion[BaseModel]], list[Note]]:
     """Combine notes into one summary; when they do not fit one call, combine groups first (hierarchically)."""
-    completions: list[Completion[Any]] = []
+    completions: list[Completion[BaseModel]] = []
     sem = asyncio.Semaphore(cl.concurrency)
 
-    async def combine(group: Sequence[Note]) -> Completion[Any]:
+    async def combine(group: Sequence[Note]) -> Completion[BaseModel]:
         text = "\n".join(f"[P{i + 1}] {prompts.defang(n)}" for i, (n, _) in enumerate(group))
         messages = [
             {"role": "system", "content": prompts.load("system")},
@@ -129,10 +153,10 @@ async def _reduce(
         merged: list[Note] = []
         for group, done in zip(groups, results, strict=True):
             resolve = _note_resolver(group)
-            for kp in done.value.key_points:
+            for kp in _draft(done).key_points:
                 if ev := resolve(kp.evidence):
                     merged.append((kp.point, ev))
-            for act in done.value.actions:
+            for act in _draft(done).actions:
                 if ev := resolve(act.evidence):
                     merged.append((_action_note(act), ev))
         if not merged:
