@@ -28,6 +28,9 @@ DRAFT = draft_model(Answer)
 MESSAGES = [{"role": "system", "content": "rules"}, {"role": "user", "content": "<article>\n[S1] x\n</article>\n\nq"}]
 
 
+KEY = "sk-fake-" + "0" * 24
+
+
 def err(status: int, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
     return (status, headers or {}, json.dumps({"error": {"message": f"injected {status}"}}))
 
@@ -69,6 +72,11 @@ CASES = [
         "ok",
     ),
     Case("401 unauthorized (not retried)", [err(401)], "BackendError"),
+    Case(
+        "401 whose body echoes the key",
+        [(401, {}, json.dumps({"error": {"message": f"Incorrect API key provided: {KEY}"}}))],
+        "BackendError",
+    ),
     Case("400 bad request (not retried)", [err(400)], "BackendError"),
     Case("200 reply that is not JSON", [(200, {}, "hello")], "BackendError"),
     Case("200 HTML page", [(200, {"content-type": "text/html"}, "<html><body>Login</body></html>")], "BackendError"),
@@ -101,7 +109,7 @@ def _run_case(case: Case, cache: newsqa.Cache) -> dict[str, Any]:
     with FakeOpenAIServer(case.script) as server:
         client = newsqa.ModelClient(
             base_url=server.base_url,
-            api_key="sk-fake-" + "0" * 24,
+            api_key=KEY,
             model="fake",
             response_format="json_object",
             timeout=case.total,
@@ -126,6 +134,10 @@ def _run_case(case: Case, cache: newsqa.Cache) -> dict[str, Any]:
         except newsqa.NewsQAError as exc:
             outcome = type(exc).__name__
             usage = getattr(exc, "usage", None)
+            import traceback
+
+            if KEY in "".join(traceback.format_exception(exc)):
+                outcome += " (SHOWS THE KEY)"
         except Exception as exc:  # an untyped escape is a failure of newsqa, reported as such
             outcome = f"UNTYPED {type(exc).__name__}"
         seconds = time.perf_counter() - t0
@@ -198,16 +210,60 @@ INPUT_CASES = [
         {"OPENAI_BASE_URL": ""},
     ),
     InputCase("unknown --skip-check", "$NEWSQA ask Who? $SAMPLE --skip-check nope", 2),
+    InputCase("page with an unknown charset", "$NEWSQA ask Who? $PAGES/charset --allow-private --json", 0),
+    InputCase("page that sends one byte a second", "$NEWSQA ask Who? $PAGES/drip --allow-private --timeout 3", 2),
     InputCase("a URL with credentials on loopback", "$NEWSQA ask Who? http://user:pw@127.0.0.1:9/x", 2),
 ]
+
+
+class _Pages:
+    """Hostile web pages on 127.0.0.1: an unknown charset, a body that drips one byte a second."""
+
+    def __enter__(self) -> str:
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                body = b"<html><head><title>Council</title></head><body><p>The council met on Monday.</p></body></html>"
+                self.send_response(200)
+                kind = "text/html; charset=x-no-such-charset" if self.path == "/charset" else "text/html"
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for i in range(len(body)):
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                        if self.path == "/drip":
+                            time.sleep(1)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
 
 
 def run_input_case(case: InputCase) -> dict[str, Any]:
     import os
     import subprocess
 
-    with tempfile.TemporaryDirectory(prefix="newsqa-faults-") as tmp, FakeOpenAIServer(_fake_model) as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="newsqa-faults-") as tmp,
+        FakeOpenAIServer(_fake_model) as server,
+        _Pages() as pages,
+    ):
         env = {
+            "PAGES": pages,
             **os.environ,
             "NEWSQA": f"{sys.executable} -m newsqa",
             "TMP": tmp,

@@ -51,7 +51,8 @@ def test_dispatch_reports_bad_calls_as_json_errors() -> None:
             }
         },
     ]
-    for call in bad:
+    malformed: list[object] = [{"nothing": 1}, None, {"function": {"name": "ask_article"}}, 42]
+    for call in [*bad, *malformed]:
         out = json.loads(tools.dispatch(call, client=newsqa.ModelClient(transport=ScriptedTransport([]), cache=False)))
         assert set(out) == {"error"} and out["error"]
 
