@@ -14,7 +14,7 @@ from typing import Literal, cast, overload
 from pydantic import BaseModel
 
 from .. import prompts
-from ..grounding import Context, Grounding, claim_from_draft
+from ..grounding import Claim, Context, Grounding, claim_from_draft
 from ..grounding.locate import unsupported_terms
 from ..grounding.pipeline import AnswerDraft
 from ..model.client import Completion, Message, ModelClient
@@ -22,7 +22,7 @@ from ..model.loop import run_sync
 from ..schemas import Answer, Verdict, draft_model
 from .common import ArticleInput, as_article, check_question, default_client, meta, passages
 
-__all__ = ["aask", "ask"]
+__all__ = ["aask", "ask", "draft_claim"]
 
 log = logging.getLogger("newsqa")
 
@@ -55,7 +55,7 @@ def _skipped(check: bool | None, skip: Collection[str]) -> set[str]:
     return out
 
 
-async def aask(
+async def draft_claim(
     article: ArticleInput,
     question: str,
     *,
@@ -63,19 +63,16 @@ async def aask(
     cache: bool = True,
     history: Sequence[tuple[str, str]] = (),
     on_delta: Callable[[str | None], None] | None = None,
-    check: bool | None = None,
-    skip: Collection[str] = (),
-) -> Answer:
-    """Answer ``question`` from ``article`` with verified evidence, or say the article does not.
+    grounding: Grounding | None = None,
+) -> tuple[Claim, Context, list[Completion[Verdict] | Completion[BaseModel]]]:
+    """The model's draft answer with its evidence located, before any check decides on it.
 
-    ``history`` holds earlier (question, answer) turns of a conversation, for follow-up questions.
-    ``skip`` names grounding checks to turn off (see :data:`newsqa.grounding.CHECK_NAMES`);
-    ``check=False`` is short for skipping ``second_reading`` (one request fewer). A refused answer
-    says which check refused it and why (``Answer.refusal``); an answer lists the checks it passed.
+    Returns the claim, the context the checks judge it in, and the completions spent so far (the
+    context's judge appends the second reading's, when it runs).
     """
     art = as_article(article)
     q = check_question(question)
-    grounding = Grounding(skip=_skipped(check, skip))
+    grounding = grounding or Grounding()
     cl = client or default_client()
     query = q + " " + " ".join(h[0] for h in history)
     ids, chunks = passages(art, cl, query, ANSWER_MAX_TOKENS, ASK_CONTEXT_TOKENS, WHOLE_ARTICLE_TOKENS)
@@ -96,24 +93,49 @@ async def aask(
         on_delta=on_delta,
         review=grounding.reviewer(ctx),
     )
-    completions.insert(0, done)
+    completions.append(done)
     claim = claim_from_draft(cast(AnswerDraft, done.value), ctx)
     if claim.rejected:
         log.info("dropped evidence that is not in the article: %s", claim.rejected)
+    return claim, ctx, completions
+
+
+async def aask(
+    article: ArticleInput,
+    question: str,
+    *,
+    client: ModelClient | None = None,
+    cache: bool = True,
+    history: Sequence[tuple[str, str]] = (),
+    on_delta: Callable[[str | None], None] | None = None,
+    check: bool | None = None,
+    skip: Collection[str] = (),
+) -> Answer:
+    """Answer ``question`` from ``article`` with verified evidence, or say the article does not.
+
+    ``history`` holds earlier (question, answer) turns of a conversation, for follow-up questions.
+    ``skip`` names grounding checks to turn off (see :data:`newsqa.grounding.CHECK_NAMES`);
+    ``check=False`` is short for skipping ``second_reading`` (one request fewer). A refused answer
+    says which check refused it and why (``Answer.refusal``); an answer lists the checks it passed.
+    """
+    grounding = Grounding(skip=_skipped(check, skip))
+    claim, ctx, completions = await draft_claim(
+        article, question, client=client, cache=cache, history=history, on_delta=on_delta, grounding=grounding
+    )
     decision = await grounding.decide(claim, ctx)
     if decision.refusal is not None:
         log.info("not_in_article: %s (check %s)", decision.refusal.reason, decision.refusal.check)
     answer = (claim.answer or "").strip() if decision.stands else None
     evidence = claim.evidence if decision.stands else []
     return Answer(
-        question=q,
+        question=ctx.question,
         status="answered" if decision.stands else "not_in_article",
         answer=answer,
         evidence=evidence,
         unsupported=unsupported_terms(answer, evidence),
         refusal=decision.refusal,
         checks=decision.passed,
-        **meta(completions, art),
+        **meta(completions, ctx.article),
     )
 
 

@@ -124,6 +124,16 @@ class Grounding:
             decision.passed.append(check.name)
         return decision
 
+    async def audit(self, claim: Claim, ctx: Context) -> dict[str, str | None]:
+        """Every check's outcome on ``claim``, none skipped for an earlier failure (for measuring checks)."""
+        out: dict[str, str | None] = {}
+        for check in self.checks:
+            outcome = check.run(claim, ctx)
+            if inspect.isawaitable(outcome):
+                outcome = await outcome
+            out[check.name] = outcome
+        return out
+
 
 class _Reviewer:
     def __init__(self, grounding: Grounding, ctx: Context) -> None:
