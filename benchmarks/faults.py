@@ -304,7 +304,9 @@ def main() -> None:
     lines = [
         "# Fault injection\n",
         "`python benchmarks/faults.py` — fake OpenAI-compatible server on 127.0.0.1 (real sockets); client with "
-        "max_retries=3, max_reasks=2, backoff 0.05–0.5 s; `tests/test_faults.py` asserts the same cases.\n",
+        "max_retries=3, max_reasks=2, backoff 0.05–0.5 s, "
+        "each request's total deadline 10 s (3 s for the cases that test it) and each attempt's 5 s (0.5 s for the slow "
+        "cases); `tests/test_faults.py` asserts the same cases, and that the API key never appears in a printed chain.\n",
         "| case | outcome | expected | HTTP requests | tokens counted | cache entries after | seconds |",
         "|---|---|---|---:|---:|---:|---:|",
     ]
