@@ -9,7 +9,7 @@ $(PY):
 	$(PY) -m pip install -q --upgrade pip
 
 setup: $(PY)
-	$(PY) -m pip install -q -e ".[local,web,mcp]" --group dev
+	$(PY) -m pip install -q -e ".[local,web,mcp,ray]" --group dev
 
 run: setup
 	$(VENV)/bin/newsqa ask "Who requested what?" fixtures/articles/dhs-national-guard.txt

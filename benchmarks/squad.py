@@ -37,7 +37,8 @@ from pydantic import BaseModel  # noqa: E402
 import newsqa  # noqa: E402
 from benchmarks.accuracy import f1, norm  # noqa: E402
 from newsqa.api.questions import draft_claim  # noqa: E402
-from newsqa.grounding import CHECK_NAMES, Grounding  # noqa: E402
+from newsqa.grounding import ANSWER_CHECKS, CHECK_NAMES, Grounding  # noqa: E402
+from newsqa.grounding.alignment import ANSWER_ADDS, QUESTION_TERMS  # noqa: E402
 from newsqa.model.loop import run_sync  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "dev-data" / "squad2"
@@ -52,6 +53,10 @@ BASELINE_PROMPT = (
     'Reply with JSON: {"answer": "<a short answer taken from the text>"}, or {"answer": null} if the text '
     "does not say."
 )
+
+
+# Checks under trial: audited and counted beside the pipeline's own, never deciding an answer here.
+CANDIDATES = tuple(c for c in (ANSWER_ADDS, QUESTION_TERMS) if c.name not in CHECK_NAMES)
 
 
 class RawAnswer(BaseModel):
@@ -86,7 +91,7 @@ def ours(client: newsqa.ModelClient, article: newsqa.Article, question: str) -> 
 
     async def run() -> tuple[Any, dict[str, str | None], list[Any]]:
         claim, ctx, completions = await draft_claim(article, question, client=client, grounding=grounding)
-        outcomes = await grounding.audit(claim, ctx)
+        outcomes = await Grounding((*ANSWER_CHECKS, *CANDIDATES)).audit(claim, ctx)
         return claim, outcomes, completions
 
     claim, outcomes, completions = run_sync(run())
@@ -99,6 +104,7 @@ def ours(client: newsqa.ModelClient, article: newsqa.Article, question: str) -> 
         "refused_by": refused_by,
         "checks": {name: outcome is None for name, outcome in outcomes.items()},
         "quotes": [e.quote for e in claim.evidence] if stands else [],
+        "evidence": [e.quote for e in claim.evidence],
         "fabricated": sum(1 for e in claim.evidence if article.text[e.start : e.end] != e.quote) if stands else 0,
         "tokens": sum(c.usage.total_tokens for c in completions),
     }
@@ -109,7 +115,7 @@ def baseline(client: newsqa.ModelClient, article: newsqa.Article, question: str)
 
     prompt = string.Template(BASELINE_PROMPT).substitute(context=article.text, question=question)
     done = client.complete([{"role": "user", "content": prompt}], RawAnswer, max_tokens=100)
-    answer = (done.value.answer or "").strip() or None
+    answer = _raw_answer(done.value.answer)
     return {
         "answer": answer,
         "draft": answer,
@@ -122,6 +128,34 @@ def baseline(client: newsqa.ModelClient, article: newsqa.Article, question: str)
     }
 
 
+def _raw_answer(answer: str | None) -> str | None:
+    """The raw model's answer, or None when it says (in any words) that the text does not say."""
+    from benchmarks.accuracy import REFUSAL
+
+    text = (answer or "").strip()
+    if text.lower().strip(".'\"") in ("", "null", "none", "n/a", "unknown") or REFUSAL.search(text):
+        return None
+    return text
+
+
+def rescore(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Recompute each row's verdict from what it saved (after a change to the scoring, never to the runs)."""
+    gold = {q["id"]: q for q in map(json.loads, (DATA / "questions.jsonl").read_text().splitlines()) if q}
+    for r in rows:
+        q = gold[r["id"]]
+        if r["system"] == "baseline":
+            r["answer"] = r["draft"] = _raw_answer(r["answer"])
+            r["refused"] = r["answer"] is None
+        answerable = not q["is_impossible"]
+        if answerable:
+            r["correct"], tf1 = correct(r["answer"], q["answers"])
+            r["f1"] = round(tf1, 3)
+            r["draft_correct"] = correct(r["draft"], q["answers"])[0]
+        else:
+            r["correct"], r["draft_correct"] = r["refused"], r["draft"] is None
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=sorted(SPLITS), required=True)
@@ -131,7 +165,9 @@ def main() -> None:
     args = ap.parse_args()
     path = OUT / f"squad-{args.split}.jsonl"
     if args.rescore:
-        write_table([json.loads(x) for x in path.read_text().splitlines() if x.strip()], args)
+        rows = rescore([json.loads(x) for x in path.read_text().splitlines() if x.strip()])
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        write_table(rows, args)
         return
     questions = load(args.split, args.n)
     client = newsqa.ModelClient()  # the response cache keeps drafts: a change to the checks re-reads nothing
@@ -207,10 +243,11 @@ def write_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             "| check | catches (unanswerable, drafted) | wrongly refuses (correct drafts) |",
             "|---|---:|---:|",
         ]
-        for name in CHECK_NAMES[1:]:
+        for name in [*CHECK_NAMES[1:], *(c.name for c in CANDIDATES)]:
             catches = sum(1 for r in drafted_una if r["checks"].get(name) is False)
             wrong = sum(1 for r in good if r["checks"].get(name) is False)
-            lines.append(f"| `{name}` | {_pct(catches, len(drafted_una))} | {_pct(wrong, len(good))} |")
+            label = f"`{name}`" + (" (candidate)" if name not in CHECK_NAMES else "")
+            lines.append(f"| {label} | {_pct(catches, len(drafted_una))} | {_pct(wrong, len(good))} |")
     (OUT / f"squad-{args.split}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

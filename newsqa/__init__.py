@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .api import aask, aextract, ask, astream, asummarize, default_client, extract, summarize
+    from .corpus import BatchReport, abatch, batch
     from .errors import (
         ArticleError,
         ArticleNotFoundError,
@@ -53,6 +54,7 @@ _LAZY = {
     **dict.fromkeys(["Chunk", "chunk_article"], "text.chunking"),
     **dict.fromkeys(["Completion", "ModelClient"], "model.client"),
     "Settings": "model.settings",
+    **dict.fromkeys(["BatchReport", "abatch", "batch"], "corpus"),
     "CHECK_NAMES": "grounding",
     **dict.fromkeys(_errors.__all__, "errors"),
     **dict.fromkeys(["Action", "Answer", "Entities", "Evidence", "KeyPoint", "Refusal", "Summary", "Usage"], "schemas"),
@@ -73,6 +75,7 @@ __all__ = [
     "ArticleNotFoundError",
     "ArticleTooLargeError",
     "BackendError",
+    "BatchReport",
     "BinaryArticleError",
     "Cache",
     "CacheStats",
@@ -102,11 +105,13 @@ __all__ = [
     "ValidationExhaustedError",
     "__version__",
     "aask",
+    "abatch",
     "aextract",
     "article_from_html",
     "ask",
     "astream",
     "asummarize",
+    "batch",
     "chunk_article",
     "default_client",
     "extract",

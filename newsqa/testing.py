@@ -178,13 +178,17 @@ class FakeOpenAIServer:
     (send the body one byte every <seconds>). For fault tests
     that need real sockets; use as a context manager, ``base_url`` gives the endpoint.
     ``script`` may also be a callable that takes each parsed request body and returns its behaviour
-    (a server that answers by rule, such as the peer benchmark's counting server).
+    (a server that answers by rule, such as the peer benchmark's counting server). ``latency`` delays
+    every answer; ``peak_in_flight`` is the most requests it was answering at once.
     """
 
-    def __init__(self, script: Iterable[Any] | Callable[[dict[str, Any]], Any]) -> None:
+    def __init__(self, script: Iterable[Any] | Callable[[dict[str, Any]], Any], *, latency: float = 0.0) -> None:
         import http.server
         import socketserver
 
+        self.latency = latency
+        self.in_flight = 0
+        self.peak_in_flight = 0  # the most requests it was answering at once
         self._rule = script if callable(script) else None
         self._script: Iterator[Any] = iter(()) if callable(script) else iter(list(script))
         self.requests: list[dict[str, Any]] = []
@@ -204,14 +208,22 @@ class FakeOpenAIServer:
                 with fake._lock:
                     fake.requests.append(body)
                     behaviour = None if fake._rule else next(fake._script, None)
-                if fake._rule:
-                    behaviour = fake._rule(body)
-                fake._respond(self, behaviour)
+                    fake.in_flight += 1
+                    fake.peak_in_flight = max(fake.peak_in_flight, fake.in_flight)
+                try:
+                    if fake.latency:
+                        time.sleep(fake.latency)
+                    if fake._rule:
+                        behaviour = fake._rule(body)
+                    fake._respond(self, behaviour)
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
 
         class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
             daemon_threads = True
             allow_reuse_address = True
-            request_queue_size = 128
+            request_queue_size = 512
 
         self._httpd = Server(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"

@@ -267,3 +267,50 @@ def test_strict_schema_closes_every_object() -> None:
 
     walk(strict_schema(draft_model(Summary)))
     assert "$defs" in strict_schema(draft_model(Summary))
+
+
+def test_requests_in_flight_are_bounded_for_every_call_of_a_client() -> None:
+    """300 concurrent asks on one client put at most max_in_flight requests on the wire."""
+    import asyncio
+
+    from newsqa.testing import FakeOpenAIServer
+
+    def rule(body: dict[str, Any]) -> dict[str, Any]:
+        if "verdict" in json.dumps(body.get("response_format", {})):
+            return {"verdict": "yes"}
+        return {"evidence": ["S1"], "status": "answered", "answer": "the council"}
+
+    article = newsqa.Article.from_text("The council approved the plan on Monday.")
+    with FakeOpenAIServer(rule, latency=0.01) as server:
+        c = ModelClient(base_url=server.base_url, model="m", cache=False, max_in_flight=5)
+
+        async def main() -> list[newsqa.Answer]:
+            async with c:
+                return await asyncio.gather(
+                    *(newsqa.aask(article, f"Who approved plan {i}?", client=c) for i in range(300))
+                )
+
+        answers = asyncio.run(main())
+    assert all(a.status == "answered" for a in answers)
+    assert len(server.requests) == 600 and server.peak_in_flight <= 5 and c.limiter.peak_in_flight == 5
+
+
+def test_a_429_pauses_every_request_of_the_client(waits: list[float]) -> None:
+    c, _ = client([status(429, {"retry-after": "2"}), GOOD])
+    c.complete(MESSAGES, DRAFT)
+    assert c.limiter._paused_until > 0  # the whole client waits, not only the request that got the 429
+
+
+def test_requests_per_minute_budget() -> None:
+    from newsqa.model.limits import Limiter
+
+    lim = Limiter(4, requests_per_minute=60)
+    import asyncio
+
+    async def take(n: int) -> None:
+        for _ in range(n):
+            async with lim.slot():
+                pass
+
+    asyncio.run(take(60))  # a minute's worth is available at once
+    assert lim._requests is not None and lim._requests.wait_for(1) > 0.5  # the next one has to wait

@@ -62,18 +62,23 @@ def _load_article(
     return article
 
 
-def _client(opts: dict[str, Any]) -> Any:
+def _client_options(opts: dict[str, Any], limits: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings the command line gives a client (the environment fills in the rest)."""
+    return {
+        "base_url": opts["base_url"],
+        "model": opts["model"],
+        "gguf": opts["gguf"],
+        "response_format": opts["response_format"],
+        "timeout": opts["timeout"],
+        **(limits or {}),
+    }
+
+
+def _client(opts: dict[str, Any], **limits: Any) -> Any:
     from ..model.cache import Cache
     from ..model.client import ModelClient
 
-    return ModelClient(
-        base_url=opts["base_url"],
-        model=opts["model"],
-        gguf=opts["gguf"],
-        response_format=opts["response_format"],
-        timeout=opts["timeout"],
-        cache=False if opts["no_cache"] else Cache(),
-    )
+    return ModelClient(cache=False if opts["no_cache"] else Cache(), **_client_options(opts, limits))
 
 
 def _run(fn: Any) -> Any:
@@ -212,6 +217,115 @@ def summarize(article: str | None, as_json: bool, verbose: int, **opts: Any) -> 
 def _report_backend(client: Any, result: Any, seconds: float) -> None:
     how = "from cache" if result.cached else f"{result.usage.total_tokens} tokens"
     click.echo(f"newsqa: answered by {client.describe()}; {how}; {seconds:.1f}s", err=True)
+
+
+@main.command()
+@click.argument("source")
+@click.option("--question", "-q", "questions", multiple=True, help="Ask every article this question (repeatable).")
+@click.option("--summarize", "summarize_", is_flag=True, help="Summarize every article too.")
+@click.option("--out", "-o", required=True, help="Where results go: .jsonl or .parquet (resumed if it exists).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Articles in flight at once.")
+@click.option("--max-in-flight", type=click.IntRange(min=1), default=None, help="Requests in flight at once.")
+@click.option("--rpm", type=click.FloatRange(min=0.1), default=None, help="Requests per minute at most.")
+@click.option("--tpm", type=click.FloatRange(min=1), default=None, help="Tokens per minute at most.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", help="Run here, or on Ray Data.")
+@click.option("--id-column", default="id", show_default=True, help="The column that names each article.")
+@click.option("--text-column", default=None, help="The column with the article (default: text, path or url).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@model_options
+def batch(
+    source: str,
+    questions: tuple[str, ...],
+    summarize_: bool,
+    out: str,
+    concurrency: int | None,
+    max_in_flight: int | None,
+    rpm: float | None,
+    tpm: float | None,
+    engine: str,
+    id_column: str,
+    text_column: str | None,
+    quiet: bool,
+    as_json: bool,
+    verbose: int,
+    **opts: Any,
+) -> None:
+    """Answer questions about (and summarize) every article of SOURCE: a .jsonl, .csv or .parquet file
+    with an id and a text, path or url column, or a folder of .txt/.html files.
+
+    \b
+    One record per (article, task) goes to OUT as it completes (completion order; each record has
+    the row's input index). Run it again with the same OUT to finish an interrupted job.
+    """
+    _setup_logging(verbose)
+    limits = {"max_in_flight": max_in_flight, "requests_per_minute": rpm, "tokens_per_minute": tpm}
+    kw: dict[str, Any] = {
+        "questions": questions,
+        "summarize": summarize_,
+        "concurrency": concurrency,
+        "cache": not opts["no_cache"],
+        "allow_private": opts["allow_private"],
+        "id_column": id_column,
+        "content_column": text_column,
+    }
+    if engine == "ray":
+        from ..corpus.ray import batch_on_ray
+
+        report = _run(lambda: batch_on_ray(source, out, client_options=_client_options(opts, limits), **kw))
+    else:
+        from ..corpus import batch as batch_
+
+        client = _run(lambda: _client(opts, **limits))
+        progress = None if quiet or not sys.stderr.isatty() else _BatchProgress()
+        try:
+            report = _run(lambda: batch_(source, out, client=client, on_progress=progress, **kw))
+        finally:
+            if progress is not None:
+                progress.stop()
+    summary = {"out": str(report.out), "rows": report.rows, "tasks": report.tasks, "ran": report.ran,
+               "skipped": report.skipped, "errors": report.errors, "tokens": report.tokens,
+               "seconds": round(report.seconds, 1)}  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(
+            f"newsqa: {report.ran} tasks run, {report.skipped} already done, {report.errors} errors, "
+            f"{report.tokens:,} tokens, {report.seconds:.1f}s -> {report.out}",
+            err=True,
+        )
+
+
+class _BatchProgress:
+    """A rich progress bar on stderr: tasks, rate, ETA, tokens and errors so far."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(
+            TextColumn("batch"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} tasks/s"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[tokens]} tokens, {task.fields[errors]} errors"),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._task: Any = None
+
+    def __call__(self, report: Any, record: Any) -> None:
+        if self._task is None:
+            self._bar.start()
+            self._task = self._bar.add_task("batch", total=report.tasks, completed=report.skipped, rate="-",
+                                            tokens=0, errors=0)  # fmt: skip
+        rate = f"{report.ran / report.seconds:.2f}" if report.seconds > 0 else "-"
+        self._bar.update(self._task, completed=report.skipped + report.ran, rate=rate,
+                         tokens=f"{report.tokens:,}", errors=report.errors)  # fmt: skip
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._bar.stop()
 
 
 @main.command()

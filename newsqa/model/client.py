@@ -39,6 +39,7 @@ from ..schemas import Usage
 from ..text.tokens import Tokenizer, encoding_for_model, get_tokenizer
 from . import formats, loop
 from .cache import Cache, cache_key
+from .limits import Limiter
 from .settings import EMBEDDED_MODEL, ResponseFormat, Settings, redact_url
 from .transports import AnyTransport, choose_transport
 
@@ -147,6 +148,11 @@ class ModelClient:
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncOpenAI] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self._tokenizer: Tokenizer | None = None
+        self.limiter = Limiter(
+            settings.in_flight_limit,
+            requests_per_minute=settings.requests_per_minute,
+            tokens_per_minute=settings.tokens_per_minute,
+        )
         # A client dropped without close() still closes its connections, on the loops that own them.
         weakref.finalize(self, _close_on_their_loops, self._clients)
         _LIVE.add(self)
@@ -423,12 +429,16 @@ class ModelClient:
                         remaining = deadline - time.monotonic()
                         if remaining <= 0:
                             raise TimeoutError
-                        if on_delta is None:
-                            call = client.chat.completions.create(**kwargs)
-                        else:
-                            on_delta(None)
-                            call = _streamed(client, kwargs, on_delta)
-                        response = await asyncio.wait_for(call, min(remaining, s.per_attempt))
+                        estimate = sum(len(m["content"]) for m in convo) // 4 + max_tokens
+                        async with self.limiter.slot(estimate, deadline=deadline):
+                            if on_delta is None:
+                                call = client.chat.completions.create(**kwargs)
+                            else:
+                                on_delta(None)
+                                call = _streamed(client, kwargs, on_delta)
+                            response = await asyncio.wait_for(call, min(deadline - time.monotonic(), s.per_attempt))
+                        actual = getattr(getattr(response, "usage", None), "total_tokens", None) or estimate
+                        self.limiter.spent(estimate, actual)
                         return self._chat_completion(response, sent, usage), sent
             except openai.BadRequestError as exc:
                 nxt = formats.next_format(fmt)
@@ -497,6 +507,7 @@ class ModelClient:
         after = _retry_after(exc)
         if after is not None:
             delay = max(delay, min(after, s.max_backoff * 4))
+            self.limiter.pause(delay)  # the server is rate-limiting this client, not one request
         return delay
 
 

@@ -64,6 +64,9 @@ class Settings:
     n_ctx: int = 8192
     context_window: int | None = None
     concurrency: int | None = None
+    max_in_flight: int | None = None  # requests on the wire at once, for every call of the client
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
     replay_dir: str | None = None
     record_dir: str | None = None
 
@@ -92,7 +95,15 @@ class Settings:
         for name in ("max_retries", "max_reasks"):
             if getattr(self, name) < 0:
                 raise ConfigurationError(f"{name} must be 0 or more")
-        for name in ("n_ctx", "context_window", "concurrency"):
+        positive = (
+            "n_ctx",
+            "context_window",
+            "concurrency",
+            "max_in_flight",
+            "requests_per_minute",
+            "tokens_per_minute",
+        )
+        for name in positive:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigurationError(f"{name} must be a positive whole number")
@@ -112,6 +123,7 @@ class Settings:
             "gguf": env.get("NEWSQA_GGUF") or None,
             "n_ctx": _env_int(env, "NEWSQA_N_CTX", 8192),
             "context_window": _env_int(env, "NEWSQA_CONTEXT_WINDOW", None),
+            "max_in_flight": _env_int(env, "NEWSQA_MAX_IN_FLIGHT", None),
             "replay_dir": env.get("NEWSQA_REPLAY_DIR") or None,
             "record_dir": env.get("NEWSQA_RECORD_DIR") or None,
         }
@@ -166,6 +178,11 @@ class Settings:
             if self.model_name.startswith(prefix):
                 return size
         return 8192
+
+    @property
+    def in_flight_limit(self) -> int:
+        """Requests on the wire at once: the embedded model reads one prompt at a time."""
+        return self.max_in_flight or (1 if self.embedded else 16)
 
     @property
     def per_attempt(self) -> float:
