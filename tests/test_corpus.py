@@ -136,11 +136,11 @@ def test_cli_batch_json(tmp_path: Path) -> None:
                 str(tmp_path / "o.jsonl"),
                 "--json",
                 "--no-cache",
-            ],  # fmt: skip
+            ],
             capture_output=True,
             text=True,
             env=env,
-            timeout=120,  # fmt: skip
+            timeout=120,
         )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["ran"] == 10 and len(records(tmp_path / "o.jsonl")) == 10
@@ -162,7 +162,7 @@ def test_ray_engine_gives_the_same_records(tmp_path: Path) -> None:
             summarize=True,
             client_options=options,
             concurrency=2,
-            cache=False,  # fmt: skip
+            cache=False,
         )
         assert server.peak_in_flight <= 4  # 2 actors x 2 requests each
     assert report.ran == 16
