@@ -165,7 +165,13 @@ SUMMARY = json.dumps({**_SUMMARY, "entities": {"people": [], "organizations": []
 
 def _fake_model(body: dict[str, Any]) -> str:
     last = str(body.get("messages", [{}])[-1].get("content", ""))
-    return SUMMARY if "Summarize" in last or "<notes>" in last else NOT_IN
+    if "verdict" in json.dumps(body.get("response_format", {})):
+        return json.dumps({"verdict": "yes"})
+    if "Summarize" in last or "<notes>" in last:
+        return SUMMARY
+    if "北京" in last:  # the Chinese article: an answer citing its second sentence, as a model would
+        return json.dumps({"evidence": ["S2"], "status": "answered", "answer": "二十亿元"})
+    return NOT_IN
 
 
 @dataclass
@@ -187,7 +193,9 @@ INPUT_CASES = [
         0,
     ),
     InputCase("question with an undecodable byte", "$NEWSQA ask $'who \\xff?' $SAMPLE", 0),
-    InputCase("25,000-character Chinese article", f"python3 -c 'print(\"{_ZH}\" * 625)' | $NEWSQA ask 谁? --json", 0),
+    InputCase(
+        "25,000-character Chinese article", f"python3 -c 'print(\"{_ZH}\" * 625)' | $NEWSQA ask 投资多少? --json", 0
+    ),
     InputCase(
         "590,000 characters without a full stop", "python3 -c 'print(\"word \" * 118000)' | $NEWSQA ask Who? --json", 0
     ),
@@ -287,6 +295,8 @@ def run_input_case(case: InputCase) -> dict[str, Any]:
         data = json.loads(r.stdout)
         counts = [get_tokenizer().count(p) for p in prompts]
         what = data.get("status") or f"summary of {len(data.get('key_points', []))} key point(s)"
+        if data.get("evidence"):
+            what += f", evidence of {max(len(e['quote']) for e in data['evidence'])} characters"
         detail = f"{what}; {len(prompts)} request(s), {sum(counts):,} tokens, the largest {max(counts, default=0):,} (window 8,192)"
     return {
         "case": case.name,
@@ -297,6 +307,115 @@ def run_input_case(case: InputCase) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "pass": r.returncode == case.exit and "Traceback" not in stderr and seconds < case.deadline,
     }
+
+
+# -- the library and protocol faces ------------------------------------------------------------------
+def _rebinding() -> tuple[str, bool]:
+    """A host public when checked and loopback afterwards: the checked address is the one connected to."""
+    import socket
+
+    hits: list[str] = []
+    with _Pages() as pages:
+        port = int(pages.rsplit(":", 1)[1])
+        answers = iter([("93.184.216.34", port), ("127.0.0.1", port), ("127.0.0.1", port)])
+        real_resolve, real_connect = socket.getaddrinfo, socket.socket.connect
+
+        def resolve(host: str, *a: Any, **kw: Any) -> Any:
+            if host != "news.example":
+                return real_resolve(host, *a, **kw)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", next(answers))]
+
+        def connect(sock: socket.socket, address: Any) -> Any:
+            if isinstance(address, tuple) and address[0] != "127.0.0.1":
+                raise ConnectionRefusedError("this benchmark never connects past loopback")
+            hits.append(str(address))
+            return real_connect(sock, address)
+
+        socket.getaddrinfo, socket.socket.connect = resolve, connect  # type: ignore[assignment,method-assign]
+        try:
+            newsqa.fetch_article(f"http://news.example:{port}/page")
+            outcome = "fetched"
+        except newsqa.FetchError:
+            outcome = "FetchError"
+        finally:
+            socket.getaddrinfo, socket.socket.connect = real_resolve, real_connect  # type: ignore[method-assign]
+    return f"{outcome}; connections to the loopback page: {len(hits)}", outcome == "FetchError" and not hits
+
+
+def _ipv6_forms() -> tuple[str, bool]:
+    import ipaddress
+
+    from newsqa.text.web import is_public
+
+    forms = ["::127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::", "fc00::1", "fe80::1"]
+    refused = [f for f in forms if not is_public(ipaddress.ip_address(f))]
+    return f"refused {len(refused)}/{len(forms)}: {', '.join(refused)}", len(refused) == len(forms)
+
+
+def _credentials() -> tuple[str, bool]:
+    try:
+        newsqa.fetch_article("http://alice:s3cret@127.0.0.1:9/x")
+    except newsqa.FetchError as exc:
+        return f"FetchError: {exc}"[:100], "s3cret" not in str(exc) and "alice" not in str(exc)
+    return "fetched", False
+
+
+def _dispatch() -> tuple[str, bool]:
+    from newsqa import tools
+
+    calls: list[Any] = [None, 42, {"nothing": 1}, {"function": {"name": "nope", "arguments": "{}"}},
+                        {"function": {"name": "ask_article", "arguments": "{not json"}}]  # fmt: skip
+    outs = [json.loads(tools.dispatch(c)) for c in calls]
+    ok = all(set(o) == {"error"} for o in outs)
+    return f'{sum(set(o) == {"error"} for o in outs)}/{len(calls)} malformed calls answered with {{"error": ...}}', ok
+
+
+def _mcp_errors() -> tuple[str, bool]:
+    import asyncio
+    import os
+
+    from mcp import Client, StdioServerParameters
+
+    env = {**os.environ, "NEWSQA_REPLAY_DIR": str(ROOT / "fixtures" / "exchanges")}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "newsqa", "mcp"], env=env)
+    calls = [
+        ("ask_article", {"article": " ", "question": "Who?"}),
+        ("ask_article", {"article": "http://127.0.0.1:9/story", "question": "Who?"}),
+        ("ask_article", {"article": "The council met.", "question": "why " * 1000}),
+        ("summarize_article", {"article": "word " * 400_000}),
+    ]
+
+    async def run() -> list[str]:
+        async with Client(params, read_timeout_seconds=60) as client:
+            out = []
+            for tool, args in calls:
+                r = await client.call_tool(tool, args)
+                text = " ".join(getattr(c, "text", "") for c in r.content)
+                out.append(text if r.is_error else "")
+            return out
+
+    texts = asyncio.run(run())
+    # The SDK prefixes "Error executing tool <name>"; readable means newsqa's own message follows it.
+    readable = [t for t in texts if t and ":" in t and len(t.split(":", 1)[1].strip()) > 10]
+    return f"{len(readable)}/{len(calls)} errors readable, e.g. {texts[0][:60]!r}", len(readable) == len(calls)
+
+
+PROTOCOL_CASES = {
+    "DNS rebinding (public when checked, loopback after)": _rebinding,
+    "non-public IPv6 forms (embedded IPv4, NAT64, 6to4)": _ipv6_forms,
+    "credentials in a URL": _credentials,
+    "tools.dispatch with malformed calls": _dispatch,
+    "MCP: empty article, refused URL, long question, oversize": _mcp_errors,
+}
+
+
+def run_protocol_case(name: str) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    try:
+        outcome, ok = PROTOCOL_CASES[name]()
+    except Exception as exc:  # an untyped escape is a failure, reported as such
+        outcome, ok = f"UNTYPED {type(exc).__name__}: {exc}"[:120], False
+    return {"case": name, "outcome": outcome, "pass": ok, "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def main() -> None:
@@ -331,6 +450,17 @@ def main() -> None:
         lines.append(
             f"| {r['case']} | {r['exit']}{mark} | {r['expected']} | {'yes' if r['traceback'] else 'no'} | {detail} | {r['seconds']} |"
         )
+    protocol = [run_protocol_case(name) for name in PROTOCOL_CASES]
+    lines += [
+        "",
+        "The library's and the MCP server's faces:",
+        "",
+        "| case | outcome | as it should | seconds |",
+        "|---|---|---|---:|",
+    ]
+    for r in protocol:
+        outcome = r["outcome"].replace("|", "\\|")
+        lines.append(f"| {r['case']} | {outcome} | {'yes' if r['pass'] else '**NO**'} | {r['seconds']} |")
     (Path(__file__).resolve().parent / "faults.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -156,20 +156,36 @@ def rescore(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _try_check_prompt(text: str) -> None:
+    """Use ``text`` as the check prompt for this run only. The prompt version (in every cache key) is
+    taken first, so the cached drafts still serve and only the second readings are asked again."""
+    from newsqa import prompts
+
+    prompts.prompt_version()
+    load = prompts.load
+    prompts.load = lambda name: text if name == "check" else load(name)  # type: ignore[assignment]
+    prompts._template.cache_clear()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=sorted(SPLITS), required=True)
     ap.add_argument("--n", type=int, default=200, help="questions drawn, half unanswerable")
     ap.add_argument("--systems", default="newsqa,baseline")
     ap.add_argument("--rescore", action="store_true", help="rewrite the tables from the saved rows")
+    ap.add_argument("--first", type=int, default=None, help="only the first K questions of the sample (in run order)")
+    ap.add_argument("--tag", default="", help="suffix for the output files (a trial beside the main run)")
+    ap.add_argument("--check-prompt", default=None, help="a trial wording of prompts/check.txt (drafts stay cached)")
     args = ap.parse_args()
-    path = OUT / f"squad-{args.split}.jsonl"
+    if args.check_prompt:
+        _try_check_prompt(Path(args.check_prompt).read_text(encoding="utf-8").strip())
+    path = OUT / f"squad-{args.split}{args.tag}.jsonl"
     if args.rescore:
         rows = rescore([json.loads(x) for x in path.read_text().splitlines() if x.strip()])
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         write_table(rows, args)
         return
-    questions = load(args.split, args.n)
+    questions = load(args.split, args.n)[: args.first]
     client = newsqa.ModelClient()  # the response cache keeps drafts: a change to the checks re-reads nothing
     systems = {"newsqa": ours, "baseline": baseline}
     rows: list[dict[str, Any]] = []
@@ -248,7 +264,7 @@ def write_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             wrong = sum(1 for r in good if r["checks"].get(name) is False)
             label = f"`{name}`" + (" (candidate)" if name not in CHECK_NAMES else "")
             lines.append(f"| {label} | {_pct(catches, len(drafted_una))} | {_pct(wrong, len(good))} |")
-    (OUT / f"squad-{args.split}.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"squad-{args.split}{getattr(args, 'tag', '')}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.faults import CASES, INPUT_CASES, Case, InputCase, run_case, run_input_case
+from benchmarks.faults import (
+    CASES,
+    INPUT_CASES,
+    PROTOCOL_CASES,
+    Case,
+    InputCase,
+    run_case,
+    run_input_case,
+    run_protocol_case,
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -32,3 +41,9 @@ def test_fault_cases_leave_no_temporary_folders() -> None:
 def test_hostile_input_case(case: InputCase) -> None:
     r = run_input_case(case)
     assert r["exit"] == case.exit and not r["traceback"] and r["seconds"] < case.deadline, r
+
+
+@pytest.mark.parametrize("name", list(PROTOCOL_CASES))
+def test_protocol_case(name: str) -> None:
+    r = run_protocol_case(name)
+    assert r["pass"], r

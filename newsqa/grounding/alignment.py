@@ -11,7 +11,9 @@ the draft then answers from a sentence about something else. Two signals apply t
 
 from __future__ import annotations
 
-from ..text.words import STOPWORDS, content_words, names_and_numbers, normalise
+import re
+
+from ..text.words import STOPWORDS, content_words, names_and_numbers
 from .base import Check, Claim, Context, Outcome
 
 __all__ = ["ANSWER_ADDS", "QUESTION_TERMS", "question_terms"]
@@ -27,19 +29,32 @@ ANSWER_ADDS = Check("answer_adds", "the answer says something the question does 
 
 
 def question_terms(question: str) -> list[str]:
-    """The names and numbers a question asks about, as words to find (capitalised openers left out)."""
+    """The names and numbers a question asks about, as content-word stems (capitalised openers left out)."""
     words: list[str] = []
     for term in names_and_numbers(question):
         for w in term.split():
-            key = normalise(w).replace(",", "").strip(".'\"?")
-            if key and key not in STOPWORDS and key not in words:
-                words.append(key)
+            w = re.sub(r"['’]s?$", "", w)  # Loudoun's -> Loudoun
+            for key in content_words(w):
+                if key not in words and key not in STOPWORDS:
+                    words.append(key)
     return words
 
 
+def _near_evidence(claim: Claim, ctx: Context) -> str:
+    """The evidence with the sentence before each quote: where a pronoun's name usually stands."""
+    sentences = ctx.article.sentences
+    parts = [claim.answer or ""]
+    for e in claim.evidence:
+        k = next((i for i, s in enumerate(sentences) if s.start <= e.start < s.end + 1), None)
+        if k is not None and k > 0:
+            parts.append(sentences[k - 1].text)
+        parts.append(e.quote)
+    return " ".join(parts)
+
+
 def _question_terms(claim: Claim, ctx: Context) -> Outcome:
-    haystack = normalise(" ".join([*(e.quote for e in claim.evidence), claim.answer or ""])).replace(",", "")
-    missing = [w for w in question_terms(ctx.question) if w not in haystack]
+    near = content_words(_near_evidence(claim, ctx))
+    missing = [w for w in question_terms(ctx.question) if w not in near]
     if not missing:
         return None
     return f"the evidence does not mention {', '.join(missing)}, which the question asks about"
