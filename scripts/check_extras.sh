@@ -49,3 +49,19 @@ from newsqa.model import local
 missing = [i for i in range(1, local.PARTS + 1) if local._part_path(i) is None]
 assert not missing, missing
 '
+
+check batch "$root[batch]" "
+import json, pathlib, tempfile
+import pyarrow as pa, pyarrow.parquet as pq
+from newsqa.corpus.sources import read_rows
+d = pathlib.Path(tempfile.mkdtemp())
+pq.write_table(pa.Table.from_pylist([{'id': 'a', 'text': 'The council met.', 'question': 'Who met?'}]), d / 'in.parquet')
+rows = list(read_rows(d / 'in.parquet'))
+assert rows[0].id == 'a' and rows[0].questions == ('Who met?',), rows
+"
+
+check ray "$root[ray]" '
+import ray, ray.data
+from newsqa.corpus.ray import batch_on_ray
+print(ray.__version__)
+'
