@@ -23,6 +23,7 @@ __all__ = ["PROMPT_NAMES", "article_block", "defang", "load", "messages_for", "p
 PROMPT_NAMES = (
     "system",
     "ask",
+    "ask_many",
     "check_system",
     "check",
     "summarize",

@@ -167,3 +167,33 @@ def test_ray_engine_gives_the_same_records(tmp_path: Path) -> None:
         assert server.peak_in_flight <= 4  # 2 actors x 2 requests each
     assert report.ran == 16
     assert comparable(records(tmp_path / "ray.jsonl")) == comparable(records(tmp_path / "local.jsonl"))
+
+
+def test_several_questions_share_one_draft_request_and_each_is_verified(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.fake_llm import CountingServer
+
+    questions = [
+        "Who requested what?",
+        "How many agents were drawn from other federal agencies?",
+        "What is DHS offering people who leave voluntarily?",
+        "Who is reviewing the request?",
+        "What did the Governor of Texas say?",
+    ]
+    article = newsqa.Article.from_file(SAMPLE)
+    with CountingServer() as server:
+        client = newsqa.ModelClient(base_url=server.base_url, model="m", cache=False)
+        single = [newsqa.ask(article, q, client=client) for q in questions]
+        alone = server.counter.totals()
+        server.reset()
+        from newsqa.api.questions import aask_many
+        from newsqa.model.loop import run_sync
+
+        together = run_sync(aask_many(article, questions, client=client))
+        shared = server.counter.totals()
+    assert [a.question for a in together] == [a.question for a in single]
+    for a in together:  # verified on its own: evidence that stands in the article, a decision with its checks
+        assert all(article.text[e.start : e.end] == e.quote for e in a.evidence)
+        assert a.checks or a.refusal
+    assert shared["prompt_tokens"] < alone["prompt_tokens"] * 2 / 3  # a third fewer tokens at least
+    assert sum(a.usage.requests for a in together) <= shared["calls"]

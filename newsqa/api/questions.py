@@ -7,11 +7,12 @@ article -> sentences the model may see (all, or the best passages of a long arti
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
-from typing import Literal, cast, overload
+from typing import Literal, Protocol, cast, overload
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, create_model
 
 from .. import prompts
 from ..grounding import Claim, Context, Grounding, claim_from_draft
@@ -19,10 +20,10 @@ from ..grounding.locate import unsupported_terms
 from ..grounding.pipeline import AnswerDraft
 from ..model.client import Completion, Message, ModelClient
 from ..model.loop import run_sync
-from ..schemas import Answer, Verdict, draft_model
+from ..schemas import Answer, Refusal, Usage, Verdict, draft_model
 from .common import ArticleInput, as_article, check_question, default_client, meta, passages
 
-__all__ = ["aask", "ask", "draft_claim"]
+__all__ = ["aask", "aask_many", "ask", "draft_claim", "drafts_for"]
 
 log = logging.getLogger("newsqa")
 
@@ -125,16 +126,112 @@ async def aask(
     decision = await grounding.decide(claim, ctx)
     if decision.refusal is not None:
         log.info("not_in_article: %s (check %s)", decision.refusal.reason, decision.refusal.check)
-    answer = (claim.answer or "").strip() if decision.stands else None
-    evidence = claim.evidence if decision.stands else []
+    return _answer(claim, ctx, decision.refusal, decision.passed, completions)
+
+
+async def aask_many(
+    article: ArticleInput,
+    questions: Sequence[str],
+    *,
+    client: ModelClient | None = None,
+    cache: bool = True,
+    check: bool | None = None,
+    skip: Collection[str] = (),
+) -> list[Answer]:
+    """Several questions about one article, each answered and verified exactly as :func:`aask` does.
+
+    On an API endpoint the drafts come from one request (the article is read once, not once per
+    question); an answer that a grounding check would re-ask is asked again on its own, with the
+    re-ask. The embedded model answers them in turn: its saved state already reads the article once.
+    The shared request's tokens are divided among the answers' ``usage``.
+    """
+    art = as_article(article)
+    qs = [check_question(q) for q in questions]
+    cl = client or default_client()
+    if len(qs) < 2 or cl.embedded:
+        return [await aask(art, q, client=cl, cache=cache, check=check, skip=skip) for q in qs]
+    grounding = Grounding(skip=_skipped(check, skip))
+    limit = min(ASK_CONTEXT_TOKENS * len(qs), 4 * ASK_CONTEXT_TOKENS)
+    ids, chunks = passages(art, cl, " ".join(qs), ANSWER_MAX_TOKENS * len(qs), limit, WHOLE_ARTICLE_TOKENS)
+    listed = "\n".join(f"Q{i + 1}: {prompts.defang(q)}" for i, q in enumerate(qs))
+    messages = prompts.messages_for(prompts.article_block(art, ids), prompts.render("ask_many", questions=listed))
+    done = await cl.acomplete(messages, drafts_for(len(qs)), max_tokens=ANSWER_MAX_TOKENS * len(qs), use_cache=cache)
+    drafts = cast(list[AnswerDraft], cast(_ManyDrafts, done.value).answers)
+    shared = _shares(done.usage, len(qs))
+    answers: list[Answer] = []
+    for i, (q, draft) in enumerate(zip(qs, drafts, strict=True)):
+        completions: list[Completion[Verdict] | Completion[BaseModel]] = []
+
+        async def judge(
+            messages: list[Message], into: list[Completion[Verdict] | Completion[BaseModel]] = completions
+        ) -> str:
+            verdict = await cl.acomplete(messages, Verdict, max_tokens=20, use_cache=cache)
+            into.append(verdict)
+            return verdict.value.verdict
+
+        ctx = Context(art, q, chunks, set(ids) if ids is not None else None, functools.partial(judge, into=completions))
+        claim = claim_from_draft(draft, ctx)
+        failed = grounding.failure(claim, ctx)
+        if failed is not None and failed[0].feedback is not None:
+            answers.append(await aask(art, q, client=cl, cache=cache, check=check, skip=skip))
+            continue
+        decision = await grounding.decide(claim, ctx)
+        answer = _answer(claim, ctx, decision.refusal, decision.passed, completions)
+        answer.usage = answer.usage + shared[i]
+        answer.cached = answer.cached and done.cached
+        answers.append(answer)
+    return answers
+
+
+class _ManyDrafts(Protocol):
+    answers: list[BaseModel]
+
+
+@functools.lru_cache(maxsize=16)
+def drafts_for(n: int) -> type[BaseModel]:
+    """The draft of ``n`` answers in one reply: exactly ``n`` entries, each an answer draft."""
+    item = draft_model(Answer, first=ANSWER_ORDER)
+    return create_model(
+        "Answers",
+        answers=(list[item], Field(min_length=n, max_length=n)),  # type: ignore[valid-type]
+    )
+
+
+def _shares(usage: Usage, n: int) -> list[Usage]:
+    """``usage`` divided among ``n`` results (the request counted once, on the first)."""
+
+    def part(total: int, i: int) -> int:
+        return total // n + (1 if i < total % n else 0)
+
+    return [
+        Usage(
+            prompt_tokens=part(usage.prompt_tokens, i),
+            completion_tokens=part(usage.completion_tokens, i),
+            total_tokens=part(usage.total_tokens, i),
+            requests=usage.requests if i == 0 else 0,
+        )
+        for i in range(n)
+    ]
+
+
+def _answer(
+    claim: Claim,
+    ctx: Context,
+    refusal: Refusal | None,
+    passed: list[str],
+    completions: Sequence[Completion[Verdict] | Completion[BaseModel]],
+) -> Answer:
+    stands = refusal is None
+    answer = (claim.answer or "").strip() if stands else None
+    evidence = claim.evidence if stands else []
     return Answer(
         question=ctx.question,
-        status="answered" if decision.stands else "not_in_article",
+        status="answered" if stands else "not_in_article",
         answer=answer,
         evidence=evidence,
         unsupported=unsupported_terms(answer, evidence),
-        refusal=decision.refusal,
-        checks=decision.passed,
+        refusal=refusal,
+        checks=passed,
         **meta(completions, ctx.article),
     )
 

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..api import aask, asummarize
+from ..api.questions import aask_many
 from ..errors import NewsQAError
 from ..model.client import ModelClient
 from ..text.article import Article
@@ -86,6 +87,16 @@ async def run_row(
     except NewsQAError as exc:
         return [_record(row, task, started, None, exc) for task in tasks]
     records: list[Record] = []
+    asks = [t for t in tasks if t[0] == "ask"]
+    if len(asks) > 1 and not client.embedded:
+        # Several questions share one draft request on an API endpoint; each answer is verified alone.
+        started = time.perf_counter()
+        try:
+            answers = await aask_many(article, [t[1] or "" for t in asks], client=client, cache=cache)
+            records += [_record(row, t, started, a, None) for t, a in zip(asks, answers, strict=True)]
+            tasks = [t for t in tasks if t[0] != "ask"]
+        except NewsQAError:
+            pass  # the shared request failed: each question on its own below, with its own error record
     for task in tasks:
         started = time.perf_counter()
         try:
