@@ -231,3 +231,39 @@ def test_example_tool_calling_bot() -> None:
     assert tool_msg["role"] == "tool" and tool_msg["tool_call_id"] == "call_1"
     answer = newsqa.Answer.model_validate_json(tool_msg["content"])
     assert answer.status == "answered" and "20,000" in (answer.answer or "")
+
+
+def test_mcp_progress_notifications_reach_the_client() -> None:
+    pytest.importorskip("mcp")
+    from mcp import Client, StdioServerParameters
+
+    env = {**os.environ, "NEWSQA_REPLAY_DIR": str(EXCHANGES)}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "newsqa", "mcp"], env=env)
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    async def main() -> bool:
+        async with Client(params, read_timeout_seconds=120) as client:
+            args = {"article": SAMPLE.read_text(), "question": "Who requested what?"}
+            r = await client.call_tool("ask_article", args, progress_callback=on_progress)
+            return bool(r.is_error)
+
+    assert asyncio.run(main()) is False
+    messages = [m or "" for _, _, m in seen]
+    assert any("answering" in m for m in messages) and any("checking" in m for m in messages), seen
+    assert [p for p, _, _ in seen] == sorted(p for p, _, _ in seen)  # progress only grows
+
+
+def test_library_progress_stages() -> None:
+    stages: list[str] = []
+    t = ScriptedTransport([{"evidence": ["S1"], "status": "answered", "answer": "20,000 troops"}], verdict="yes")
+    client = newsqa.ModelClient(transport=t, cache=False)
+    newsqa.ask(
+        newsqa.Article.from_file(SAMPLE),
+        "What was requested?",
+        client=client,
+        on_progress=lambda s: stages.append(s.name),
+    )
+    assert stages == ["answering", "checking", "done"]

@@ -158,3 +158,34 @@ def test_terminal_shows_the_answer_growing() -> None:
     assert os.waitstatus_to_exitcode(status) == 0, out
     assert len(chunks) > 2  # arrived in pieces, not at once
     assert "20,000" in out and "Evidence" in out
+
+
+def test_a_terminal_sees_progress_within_a_second() -> None:
+    import pty
+    import select
+    import time
+
+    env = {**os.environ, "NEWSQA_REPLAY_DIR": str(EXCHANGES), "COLUMNS": "200"}
+    t0 = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(sys.executable, [sys.executable, "-m", "newsqa", "ask", "Who requested what?", str(SAMPLE)], env)
+    first, out = None, b""
+    while select.select([fd], [], [], 60)[0]:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        first = first if first is not None else time.perf_counter() - t0
+        out += data
+    os.waitpid(pid, 0)
+    text = out.decode(errors="replace")
+    assert first is not None and first < 1.0, first
+    assert "newsqa: reading" in text and "answering" in text and "checking the answer" in text
+
+
+def test_piped_output_shows_no_progress() -> None:
+    r = run("ask", "Who requested what?", str(SAMPLE))
+    assert r.returncode == 0 and "answering" not in r.stderr

@@ -20,6 +20,7 @@ from ..grounding.locate import unsupported_terms
 from ..grounding.pipeline import AnswerDraft
 from ..model.client import Completion, Message, ModelClient
 from ..model.loop import run_sync
+from ..progress import ProgressCallback, report, reporting
 from ..schemas import Answer, Refusal, Usage, Verdict, draft_model
 from .common import ArticleInput, as_article, check_question, default_client, meta, passages
 
@@ -80,12 +81,14 @@ async def draft_claim(
     completions: list[Completion[Verdict] | Completion[BaseModel]] = []
 
     async def judge(messages: list[Message]) -> str:
+        report("checking", "checking the answer against its evidence")
         done = await cl.acomplete(messages, Verdict, max_tokens=20, use_cache=cache)
         completions.append(done)
         return done.value.verdict
 
     ctx = Context(art, q, chunks, set(ids) if ids is not None else None, judge)
     messages = prompts.messages_for(prompts.article_block(art, ids), _task(q, history))
+    report("answering", f"reading the article ({len(art.sentences)} sentences) and answering")
     done = await cl.acomplete(
         messages,
         draft_model(Answer, first=ANSWER_ORDER),
@@ -111,6 +114,7 @@ async def aask(
     on_delta: Callable[[str | None], None] | None = None,
     check: bool | None = None,
     skip: Collection[str] = (),
+    on_progress: ProgressCallback | None = None,
 ) -> Answer:
     """Answer ``question`` from ``article`` with verified evidence, or say the article does not.
 
@@ -118,12 +122,15 @@ async def aask(
     ``skip`` names grounding checks to turn off (see :data:`newsqa.grounding.CHECK_NAMES`);
     ``check=False`` is short for skipping ``second_reading`` (one request fewer). A refused answer
     says which check refused it and why (``Answer.refusal``); an answer lists the checks it passed.
+    ``on_progress`` receives each stage as it begins (see :mod:`newsqa.progress`).
     """
-    grounding = Grounding(skip=_skipped(check, skip))
-    claim, ctx, completions = await draft_claim(
-        article, question, client=client, cache=cache, history=history, on_delta=on_delta, grounding=grounding
-    )
-    decision = await grounding.decide(claim, ctx)
+    with reporting(on_progress):
+        grounding = Grounding(skip=_skipped(check, skip))
+        claim, ctx, completions = await draft_claim(
+            article, question, client=client, cache=cache, history=history, on_delta=on_delta, grounding=grounding
+        )
+        decision = await grounding.decide(claim, ctx)
+        report("done", "answered" if decision.stands else "the article does not say")
     if decision.refusal is not None:
         log.info("not_in_article: %s (check %s)", decision.refusal.reason, decision.refusal.check)
     return _answer(claim, ctx, decision.refusal, decision.passed, completions)
@@ -247,6 +254,7 @@ def ask(
     history: Sequence[tuple[str, str]] = (),
     check: bool | None = None,
     skip: Collection[str] = (),
+    on_progress: ProgressCallback | None = None,
 ) -> Answer: ...
 
 
@@ -261,6 +269,7 @@ def ask(
     history: Sequence[tuple[str, str]] = (),
     check: bool | None = None,
     skip: Collection[str] = (),
+    on_progress: ProgressCallback | None = None,
 ) -> Iterator[str | Answer]: ...
 
 
@@ -274,6 +283,7 @@ def ask(
     history: Sequence[tuple[str, str]] = (),
     check: bool | None = None,
     skip: Collection[str] = (),
+    on_progress: ProgressCallback | None = None,
 ) -> Answer | Iterator[str | Answer]:
     """Sync twin of :func:`aask`.
 
@@ -284,5 +294,25 @@ def ask(
     if stream:
         from .streaming import stream_sync
 
-        return stream_sync(article, question, client=client, cache=cache, history=history, check=check, skip=skip)
-    return run_sync(aask(article, question, client=client, cache=cache, history=history, check=check, skip=skip))
+        return stream_sync(
+            article,
+            question,
+            client=client,
+            cache=cache,
+            history=history,
+            check=check,
+            skip=skip,
+            on_progress=on_progress,
+        )
+    return run_sync(
+        aask(
+            article,
+            question,
+            client=client,
+            cache=cache,
+            history=history,
+            check=check,
+            skip=skip,
+            on_progress=on_progress,
+        )
+    )

@@ -9,6 +9,7 @@ from typing import cast
 
 from ..model.client import ModelClient
 from ..model.loop import sync_loop
+from ..progress import ProgressCallback
 from ..schemas import Answer
 from .common import ArticleInput
 from .questions import aask
@@ -54,6 +55,7 @@ async def astream(
     history: Sequence[tuple[str, str]] = (),
     check: bool | None = None,
     skip: Collection[str] = (),
+    on_progress: ProgressCallback | None = None,
 ) -> AsyncIterator[str | Answer]:
     """Async streaming twin of ``ask(..., stream=True)``."""
     pieces: asyncio.Queue[str] = asyncio.Queue()
@@ -64,7 +66,17 @@ async def astream(
             pieces.put_nowait(new)
 
     task = asyncio.ensure_future(
-        aask(article, question, client=client, cache=cache, history=history, on_delta=on_delta, check=check, skip=skip)
+        aask(
+            article,
+            question,
+            client=client,
+            cache=cache,
+            history=history,
+            on_delta=on_delta,
+            check=check,
+            skip=skip,
+            on_progress=on_progress,
+        )
     )
     try:
         while not task.done() or not pieces.empty():
@@ -92,6 +104,7 @@ def stream_sync(
     history: Sequence[tuple[str, str]] = (),
     check: bool | None = None,
     skip: Collection[str] = (),
+    on_progress: ProgressCallback | None = None,
 ) -> Iterator[str | Answer]:
     """:func:`astream` for sync code, run on newsqa's shared event loop."""
     items: queue.Queue[object] = queue.Queue()
@@ -99,7 +112,14 @@ def stream_sync(
     async def pump() -> None:
         try:
             async for item in astream(
-                article, question, client=client, cache=cache, history=history, check=check, skip=skip
+                article,
+                question,
+                client=client,
+                cache=cache,
+                history=history,
+                check=check,
+                skip=skip,
+                on_progress=on_progress,
             ):
                 items.put(item)
         except BaseException as exc:  # handed to the consumer's thread

@@ -12,6 +12,7 @@ from .. import prompts
 from ..grounding.locate import citable, resolve_refs
 from ..model.client import Completion, ModelClient
 from ..model.loop import run_sync
+from ..progress import ProgressCallback, report, reporting
 from ..schemas import Entities, Evidence, Summary, draft_model
 from ..text.article import Article
 from ..text.chunking import Chunk
@@ -49,13 +50,29 @@ def _draft(done: Completion[BaseModel]) -> SummaryDraft:
     return cast(SummaryDraft, done.value)
 
 
-async def asummarize(article: ArticleInput, *, client: ModelClient | None = None, cache: bool = True) -> Summary:
-    """A grounded summary; long articles are summarised chunk by chunk, then combined."""
-    art = as_article(article)
+async def asummarize(
+    article: ArticleInput,
+    *,
+    client: ModelClient | None = None,
+    cache: bool = True,
+    on_progress: ProgressCallback | None = None,
+) -> Summary:
+    """A grounded summary; long articles are summarised chunk by chunk, then combined.
+
+    ``on_progress`` receives each stage as it begins, and each part of a long article as it is done.
+    """
+    with reporting(on_progress):
+        summary = await _summarize(as_article(article), client, cache)
+        report("done", "summarized")
+        return summary
+
+
+async def _summarize(art: Article, client: ModelClient | None, cache: bool) -> Summary:
     cl = client or default_client()
     room = budget(cl, SUMMARY_MAX_TOKENS)
     draft_type = draft_model(Summary)
     if fits(art, cl, room):
+        report("summarizing", f"reading the article ({len(art.sentences)} sentences) and summarizing it")
         messages = prompts.messages_for(prompts.article_block(art), prompts.load("summarize"))
         done = await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
 
@@ -67,11 +84,17 @@ async def asummarize(article: ArticleInput, *, client: ModelClient | None = None
 
     chunks = chunks_for(art, cl, room)
     sem = asyncio.Semaphore(cl.concurrency)
+    finished = 0
+    report("summarizing", f"summarizing a long article in {len(chunks)} parts", 0, len(chunks))
 
     async def summarize_chunk(chunk: Chunk) -> Completion[BaseModel]:
+        nonlocal finished
         async with sem:
             messages = prompts.messages_for(prompts.article_block(art, chunk.sentences), prompts.load("summarize"))
-            return await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
+            done = await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
+        finished += 1
+        report("summarizing", f"summarized part {finished} of {len(chunks)}", finished, len(chunks))
+        return done
 
     parts = await asyncio.gather(*(summarize_chunk(c) for c in chunks))
     # Every note carries the verified evidence of the chunk summary it came from.
@@ -86,6 +109,7 @@ async def asummarize(article: ArticleInput, *, client: ModelClient | None = None
             ev = citable(art, resolve_refs(art, act.evidence, chunks=chunks, allowed_sentences=allowed).evidence)
             if ev:
                 notes.append((_action_note(act), ev))
+    report("combining", f"combining {len(notes)} notes into one summary")
     done, completions, final_notes = await _reduce(cl, notes, draft_type, room, cache)
     summary = public(
         Summary, done.value, _note_resolver(final_notes), drop_unsupported=True, meta=meta([*parts, *completions], art)
@@ -93,9 +117,15 @@ async def asummarize(article: ArticleInput, *, client: ModelClient | None = None
     return _ground_entities(summary, art)
 
 
-def summarize(article: ArticleInput, *, client: ModelClient | None = None, cache: bool = True) -> Summary:
+def summarize(
+    article: ArticleInput,
+    *,
+    client: ModelClient | None = None,
+    cache: bool = True,
+    on_progress: ProgressCallback | None = None,
+) -> Summary:
     """Sync twin of :func:`asummarize`."""
-    return run_sync(asummarize(article, client=client, cache=cache))
+    return run_sync(asummarize(article, client=client, cache=cache, on_progress=on_progress))
 
 
 def _action_note(act: _ActionDraft) -> str:

@@ -133,8 +133,41 @@ def model_options(f: Any) -> Any:
         default=None,
         help="Seconds one model request may take, retries included (default 300).",
     )(f)
+    f = click.option("--quiet", "quiet", is_flag=True, help="No progress on stderr.")(f)
     f = click.option("-v", "--verbose", count=True, help="Log to stderr (-vv for debug).")(f)
     return f
+
+
+class _StageView:
+    """Each stage of an operation on stderr as it begins, with the seconds so far (terminals only)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self._console = Console(stderr=True, highlight=False)
+        self._t0 = time.perf_counter()
+        self._last = ""
+        self._mid_line = False
+
+    def note(self, message: str) -> None:
+        if message == self._last:
+            return
+        self._last = message
+        prefix = "\n" if self._mid_line else ""
+        self._mid_line = False
+        self._console.print(f"{prefix}[dim]newsqa: {message} ({time.perf_counter() - self._t0:.1f}s)[/dim]")
+
+    def __call__(self, stage: Any) -> None:
+        if stage.name != "done":
+            self.note(stage.message)
+
+    def text_shown(self) -> None:
+        """Answer text went to the terminal: the next stage line starts on a line of its own."""
+        self._mid_line = True
+
+
+def _view(quiet: bool) -> _StageView | None:
+    return None if quiet or not sys.stderr.isatty() else _StageView()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -170,17 +203,28 @@ def ask(
 ) -> None:
     """Answer QUESTION from ARTICLE: a text or HTML file, a URL, or "-"/nothing for standard input."""
     _setup_logging(verbose)
+    view = _view(opts["quiet"])
+    if view is not None:
+        view.note(f"reading {article or 'standard input'}")
     from ..api import ask as ask_
 
     art = _run(lambda: _load_article(article, opts["max_chars"], opts["allow_private"], opts["timeout"]))
     client = _run(lambda: _client(opts))
-    kw: dict[str, Any] = {"client": client, "cache": not opts["no_cache"], "check": not no_check, "skip": skip}
+    kw: dict[str, Any] = {
+        "client": client,
+        "cache": not opts["no_cache"],
+        "check": not no_check,
+        "skip": skip,
+        "on_progress": view,
+    }
     t0 = time.perf_counter()
     if not as_json and sys.stdout.isatty():
         # On a terminal the answer appears as the model writes it.
         from .render import print_streamed_answer
 
-        result = _run(lambda: print_streamed_answer(ask_(art, question, stream=True, **kw), why=verbose > 0))
+        stream = ask_(art, question, stream=True, **kw)
+        shown = view.text_shown if view is not None else None
+        result = _run(lambda: print_streamed_answer(stream, why=verbose > 0, on_text=shown))
         _report_backend(client, result, time.perf_counter() - t0)
         return
     result = _run(lambda: ask_(art, question, **kw))
@@ -199,12 +243,15 @@ def ask(
 def summarize(article: str | None, as_json: bool, verbose: int, **opts: Any) -> None:
     """Summarize ARTICLE (file, URL or stdin): headline, summary, key points, entities, who did what."""
     _setup_logging(verbose)
+    view = _view(opts["quiet"])
+    if view is not None:
+        view.note(f"reading {article or 'standard input'}")
     from ..api import summarize as summarize_
 
     art = _run(lambda: _load_article(article, opts["max_chars"], opts["allow_private"], opts["timeout"]))
     client = _run(lambda: _client(opts))
     t0 = time.perf_counter()
-    result = _run(lambda: summarize_(art, client=client, cache=not opts["no_cache"]))
+    result = _run(lambda: summarize_(art, client=client, cache=not opts["no_cache"], on_progress=view))
     _report_backend(client, result, time.perf_counter() - t0)
     if as_json:
         click.echo(result.model_dump_json(indent=2))
@@ -231,7 +278,6 @@ def _report_backend(client: Any, result: Any, seconds: float) -> None:
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", help="Run here, or on Ray Data.")
 @click.option("--id-column", default="id", show_default=True, help="The column that names each article.")
 @click.option("--text-column", default=None, help="The column with the article (default: text, path or url).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
 @model_options
 def batch(
     source: str,
@@ -245,7 +291,6 @@ def batch(
     engine: str,
     id_column: str,
     text_column: str | None,
-    quiet: bool,
     as_json: bool,
     verbose: int,
     **opts: Any,
@@ -276,7 +321,7 @@ def batch(
         from ..corpus import batch as batch_
 
         client = _run(lambda: _client(opts, **limits))
-        progress = None if quiet or not sys.stderr.isatty() else _BatchProgress()
+        progress = None if opts["quiet"] or not sys.stderr.isatty() else _BatchProgress()
         try:
             report = _run(lambda: batch_(source, out, client=client, on_progress=progress, **kw))
         finally:

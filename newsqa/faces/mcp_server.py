@@ -9,6 +9,7 @@ failed) come back as tool errors with newsqa's one-line message. stdout carries 
 logs go to stderr. The tools await newsqa's async API directly.
 """
 
+import asyncio
 import logging
 import sys
 from typing import Annotated
@@ -18,6 +19,7 @@ from pydantic import Field, ValidationError
 from .. import __version__
 from ..errors import ConfigurationError, NewsQAError
 from ..model.client import ModelClient
+from ..progress import Stage
 from ..schemas import Answer, Summary
 
 __all__ = ["build_server", "serve"]
@@ -31,7 +33,7 @@ QuestionArg = Annotated[str, Field(description="the question to answer from the 
 def build_server(*, client: ModelClient | None = None, allow_private: bool = False):  # type: ignore[no-untyped-def]
     """The MCP server (mcp's ``MCPServer``); the mcp package is an optional extra, hence no annotation."""
     try:
-        from mcp.server.mcpserver import MCPServer
+        from mcp.server.mcpserver import Context, MCPServer
         from mcp.server.mcpserver.exceptions import ToolError
         from mcp_types import ToolAnnotations
     except ImportError as exc:
@@ -49,13 +51,28 @@ def build_server(*, client: ModelClient | None = None, allow_private: bool = Fal
         read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
     )
 
-    async def run(name: str, args: dict[str, str]) -> Answer | Summary:
+    async def run(name: str, args: dict[str, str], ctx: Context) -> Answer | Summary:
+        # Clients time out long calls (60 s by default in the TypeScript SDK); progress keeps them
+        # waiting. Stages may be reported from a worker thread: hand them to this loop.
+        loop = asyncio.get_running_loop()
+        count = 0
+
+        def progress(stage: Stage) -> None:
+            nonlocal count
+            count += 1
+            note = ctx.report_progress(stage.done or count, stage.total, stage.message)
+            loop.call_soon_threadsafe(lambda: tasks.add(asyncio.ensure_future(note)))
+
+        tasks: set[asyncio.Future[None]] = set()
         try:
-            return await arun_tool(name, args, client=client, allow_private=allow_private)
+            return await arun_tool(name, args, client=client, allow_private=allow_private, on_progress=progress)
         except ValidationError as exc:
             raise ToolError(f"invalid arguments: {exc.errors(include_url=False)[0]['msg']}") from None
         except (NewsQAError, ValueError) as exc:
             raise ToolError(str(exc)) from None
+        finally:
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
 
     @server.tool(
         name="ask_article",
@@ -63,8 +80,8 @@ def build_server(*, client: ModelClient | None = None, allow_private: bool = Fal
         description=" ".join((AskArticle.__doc__ or "").split()),
         annotations=annotations,
     )
-    async def ask_article(article: ArticleArg, question: QuestionArg) -> Answer:
-        result = await run("ask_article", {"article": article, "question": question})
+    async def ask_article(article: ArticleArg, question: QuestionArg, ctx: Context) -> Answer:
+        result = await run("ask_article", {"article": article, "question": question}, ctx)
         if not isinstance(result, Answer):
             raise ToolError("ask_article produced no answer")
         return result
@@ -75,8 +92,8 @@ def build_server(*, client: ModelClient | None = None, allow_private: bool = Fal
         description=" ".join((SummarizeArticle.__doc__ or "").split()),
         annotations=annotations,
     )
-    async def summarize_article(article: ArticleArg) -> Summary:
-        result = await run("summarize_article", {"article": article})
+    async def summarize_article(article: ArticleArg, ctx: Context) -> Summary:
+        result = await run("summarize_article", {"article": article}, ctx)
         if not isinstance(result, Summary):
             raise ToolError("summarize_article produced no summary")
         return result

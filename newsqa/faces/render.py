@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rich.console import Console
 from rich.markup import escape
@@ -43,7 +43,11 @@ def print_answer(answer: Answer, console: Console | None = None, *, shown: str =
 
 
 def print_streamed_answer(
-    stream: Iterable[str | Answer], console: Console | None = None, *, why: bool = False
+    stream: Iterable[str | Answer],
+    console: Console | None = None,
+    *,
+    why: bool = False,
+    on_text: Callable[[], None] | None = None,
 ) -> Answer:
     """Show the answer text as it arrives, then its evidence; returns the final Answer."""
     console = console or Console()
@@ -52,6 +56,8 @@ def print_streamed_answer(
         if isinstance(item, str):
             console.print(f"[bold]{escape(item)}[/bold]", end="", highlight=False, soft_wrap=True)
             shown += item
+            if on_text is not None:
+                on_text()
             continue
         if shown:
             console.print()

@@ -18,6 +18,7 @@ from ..errors import NewsQAError
 from ..model.client import ModelClient
 from ..model.formats import strict_schema
 from ..model.loop import run_sync
+from ..progress import ProgressCallback
 from ..schemas import Answer, Summary
 from ..text.article import Article
 
@@ -78,7 +79,12 @@ def load_article(source: str, *, allow_private: bool = False) -> Article:
 
 
 async def arun_tool(
-    name: str, arguments: dict[str, Any] | str, *, client: ModelClient | None = None, allow_private: bool = False
+    name: str,
+    arguments: dict[str, Any] | str,
+    *,
+    client: ModelClient | None = None,
+    allow_private: bool = False,
+    on_progress: ProgressCallback | None = None,
 ) -> Answer | Summary:
     """Execute one tool call and return the result object; raises NewsQAError, ValueError or
     pydantic's ValidationError on bad calls."""
@@ -88,9 +94,9 @@ async def arun_tool(
     args = model.model_validate_json(arguments) if isinstance(arguments, str) else model.model_validate(arguments)
     if isinstance(args, AskArticle):
         article = await _load(args.article, allow_private)
-        return await aask(article, args.question, client=client)
+        return await aask(article, args.question, client=client, on_progress=on_progress)
     if isinstance(args, SummarizeArticle):
-        return await asummarize(await _load(args.article, allow_private), client=client)
+        return await asummarize(await _load(args.article, allow_private), client=client, on_progress=on_progress)
     raise ValueError(f"tool {name!r} has no runner")
 
 

