@@ -100,3 +100,30 @@ def test_state_key_covers_the_article_prefix_only(tmp_path: Path) -> None:
     assert k1 == t._state_key(msgs("A.", "Question: two?"))
     assert k1 != t._state_key(msgs("B.", "Question: one?"))
     assert t._state_key([sys_msg, {"role": "user", "content": "no article"}]) is None
+
+
+def test_a_new_article_starts_from_the_last_state_read_with_the_same_system_prompt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gguf = tmp_path / "x.gguf"
+    gguf.write_bytes(b"GGUF")
+    monkeypatch.setenv("NEWSQA_CACHE_DIR", str(tmp_path / "cache"))
+    t = local.LocalModelTransport(str(gguf))
+    (tmp_path / "cache" / "kv").mkdir(parents=True)
+    restored: list[str] = []
+
+    def restore(llama: object, key: str) -> bool:
+        restored.append(key)
+        return key == "A"  # only article A's state is on disk
+
+    monkeypatch.setattr(t, "_restore", restore)
+    system = {"role": "system", "content": "rules"}
+    a = [system, {"role": "user", "content": "<article>\nA.\n</article>\n\nQuestion: one?"}]
+    b = [system, {"role": "user", "content": "<article>\nB.\n</article>\n\nQuestion: one?"}]
+    t._remember_for_system(a, "A")
+    t._prepare(None, b, "B")
+    assert restored == ["B", "A"]  # B's own state first; none, so the last one read with these rules
+    other = [{"role": "system", "content": "other rules"}, b[1]]
+    restored.clear()
+    t._prepare(None, other, "C")
+    assert restored == ["C"]  # another system prompt shares nothing

@@ -385,8 +385,7 @@ class LocalModelTransport(ThreadedTransport):
         with self._lock:
             llama = self._load()
             key = self._state_key(messages)
-            if key and key != self._current_key:
-                self._restore(llama, key)
+            self._prepare(llama, messages, key)
             try:
                 out = llama.create_chat_completion(**kwargs)
             except ValueError as exc:  # e.g. the prompt does not fit the context window
@@ -397,6 +396,7 @@ class LocalModelTransport(ThreadedTransport):
             self._current_key = key
             if key:
                 self._save(llama, key)
+                self._remember_for_system(messages, key)
         out["model"] = body.get("model") or out.get("model")
         return httpx2.Response(200, json=out)
 
@@ -405,8 +405,7 @@ class LocalModelTransport(ThreadedTransport):
         with self._lock:
             llama = self._load()
             key = self._state_key(kwargs["messages"])
-            if key and key != self._current_key:
-                self._restore(llama, key)
+            self._prepare(llama, kwargs["messages"], key)
             self._current_key = None
             try:
                 chunks = llama.create_chat_completion(**kwargs, stream=True)
@@ -432,6 +431,7 @@ class LocalModelTransport(ThreadedTransport):
             yield b"data: " + json.dumps(tail).encode() + b"\n\n"
             if key:
                 self._save(llama, key)
+                self._remember_for_system(kwargs["messages"], key)
                 self._current_key = key
         yield b"data: [DONE]\n\n"
 
@@ -450,7 +450,40 @@ class LocalModelTransport(ThreadedTransport):
         ident = f"{self.gguf or MODEL_SHA256}:{self.n_ctx}"
         return hashlib.sha256((ident + "\0" + prefix).encode()).hexdigest()[:32]
 
-    def _restore(self, llama: Any, key: str) -> None:
+    def _prepare(self, llama: Any, messages: list[dict[str, Any]], key: str | None) -> None:
+        """Put the model in the best saved state for this prompt: the article's own, else the last
+        state read with the same system prompt (its system part is reused: a new article costs only
+        its own tokens)."""
+        if not key or key == self._current_key:
+            return
+        if self._restore(llama, key):
+            return
+        latest = self._latest_for_system(messages)
+        if latest and latest != self._current_key:
+            self._restore(llama, latest)
+
+    def _system_pointer(self, messages: list[dict[str, Any]]) -> Path:
+        system = json.dumps(messages[0], ensure_ascii=False)
+        ident = f"{self.gguf or MODEL_SHA256}:{self.n_ctx}"
+        digest = hashlib.sha256((ident + "\0" + system).encode()).hexdigest()[:32]
+        return self._state_dir() / f"system-{digest}.latest"
+
+    def _latest_for_system(self, messages: list[dict[str, Any]]) -> str | None:
+        try:
+            return self._system_pointer(messages).read_text().strip() or None
+        except OSError:
+            return None
+
+    def _remember_for_system(self, messages: list[dict[str, Any]], key: str) -> None:
+        try:
+            pointer = self._system_pointer(messages)
+            tmp = pointer.with_name(f".{pointer.name}.{os.getpid()}.tmp")
+            tmp.write_text(key)
+            tmp.replace(pointer)
+        except OSError as exc:
+            log.debug("cannot note the latest model state: %s", exc)
+
+    def _restore(self, llama: Any, key: str) -> bool:
         import ctypes
 
         import llama_cpp
@@ -460,7 +493,7 @@ class LocalModelTransport(ThreadedTransport):
         try:
             raw = path.read_bytes()
         except OSError:
-            return
+            return False
         try:
             hlen = int.from_bytes(raw[:4], "little")
             head = json.loads(raw[4 : 4 + hlen])
@@ -475,10 +508,13 @@ class LocalModelTransport(ThreadedTransport):
             llama._requires_eval = True  # logits are not restored: make generate() decode again
             os.utime(path)
             log.info("restored %d tokens of model state from %s", n, path.name)
+            self._current_key = key
+            return True
         except (ValueError, KeyError, IndexError) as exc:
             log.warning("discarding unusable model state %s: %s", path.name, exc)
             llama.reset()
             path.unlink(missing_ok=True)
+            return False
 
     def _save(self, llama: Any, key: str) -> None:
         import ctypes
