@@ -119,6 +119,9 @@ def test_interrupted_batch_resumes_with_no_duplicate_and_no_missing_row(tmp_path
 
 
 def test_cli_batch_json(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
     src = corpus(tmp_path, n=3)
     with FakeOpenAIServer(rule) as server:
         env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "NEWSQA_MODEL": "m"}
@@ -133,7 +136,7 @@ def test_cli_batch_json(tmp_path: Path) -> None:
                 "Who approved it?",
                 "--summarize",
                 "--out",
-                str(tmp_path / "o.jsonl"),
+                str(tmp_path / "o.parquet"),
                 "--json",
                 "--no-cache",
             ],
@@ -143,7 +146,9 @@ def test_cli_batch_json(tmp_path: Path) -> None:
             timeout=120,
         )
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["ran"] == 10 and len(records(tmp_path / "o.jsonl")) == 10
+    assert json.loads(r.stdout)["ran"] == 10
+    rows = pq.read_table(tmp_path / "o.parquet").to_pylist()
+    assert len(rows) == 10 and {r["task"] for r in rows} == {"ask", "summarize"}
 
 
 def test_ray_engine_gives_the_same_records(tmp_path: Path) -> None:
