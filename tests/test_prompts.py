@@ -26,6 +26,9 @@ def _rendered() -> dict[str, list[dict[str, str]]]:
     notes = "[P1] The council approved the plan.\n[P2] It costs $4 million."
     return {
         "ask": prompts.messages_for(block, prompts.render("ask", question="What will the plan cost?")),
+        "ask_many": prompts.messages_for(
+            block, prompts.render("ask_many", questions="Q1: What will the plan cost?\nQ2: Who spoke?")
+        ),
         "check": check_messages("What will the plan cost?", "$4 million", ev),
         "summarize": prompts.messages_for(block, prompts.load("summarize")),
         "reduce": [
