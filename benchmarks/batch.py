@@ -25,6 +25,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,43 @@ def tokens_per_article(n: int) -> dict[str, float]:
     return out
 
 
+def embedded_rate(n: int) -> dict[str, float]:
+    """``newsqa batch`` with the embedded model on n dev articles: one question and a summary each."""
+    articles = sorted((ROOT / "fixtures" / "eval" / "articles").glob("*.txt"))[1 : n + 1]
+    with tempfile.TemporaryDirectory(prefix="newsqa-batch-") as tmp:
+        folder = Path(tmp) / "articles"
+        folder.mkdir()
+        for a in articles:
+            (folder / a.name).write_text(a.read_text())
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
+        t0 = time.perf_counter()
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "newsqa",
+                "batch",
+                str(folder),
+                "-q",
+                QUESTION,
+                "--summarize",
+                "--out",
+                f"{tmp}/out.jsonl",
+                "--no-cache",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=3600,
+        )
+        seconds = time.perf_counter() - t0
+        if r.returncode != 0:
+            raise SystemExit(f"embedded batch failed: {r.stderr.strip().splitlines()[-1:]}")
+        report = json.loads(r.stdout)
+    return {"articles": n, "seconds": seconds, "per_hour": 3600 * n / seconds, "errors": report["errors"]}
+
+
 def main() -> None:
     from benchmarks.fake_llm import CountingServer
 
@@ -141,6 +179,7 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=1000)
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--systems", default="all")
+    ap.add_argument("--embedded", type=int, default=3, help="dev articles for the embedded-model rate (0: skip)")
     args = ap.parse_args()
     rows: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="newsqa-batch-") as tmp:
@@ -189,6 +228,14 @@ def main() -> None:
         lines.append(f"| {name} | {tokens[name]:,.0f} | {tokens[name + ' (requests)']:.1f} |")
     saving = 1 - tokens["five questions per request"] / tokens["one request per question"]
     lines += ["", f"Five questions per request cut tokens per article by {saving:.0%}."]
+    if args.embedded:
+        e = embedded_rate(args.embedded)
+        lines += [
+            "",
+            f"With the embedded model on this machine ({os.cpu_count()} CPUs): `newsqa batch` on {e['articles']} dev "
+            f"articles (fixtures/eval, about 600–1,000 words), one question and a summary each, the model loaded "
+            f"once: {e['seconds']:.0f} s, **{e['per_hour']:.0f} articles per hour** ({e['errors']:.0f} errors).",
+        ]
     (OUT / "batch.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -225,12 +225,26 @@ def write_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     done = set.intersection(*({r["id"] for r in rows if r["system"] == s} for s in systems)) if systems else set()
     rows = [r for r in rows if r["id"] in done]
     n = len(done)
+    command = f"python benchmarks/squad.py --split {args.split} --n {getattr(args, 'n', n)}"
+    if getattr(args, "first", None):
+        command += f" --first {args.first}"
+    if getattr(args, "tag", ""):
+        command += f" --tag={args.tag}"
+    if getattr(args, "check_prompt", None):
+        command += f" --check-prompt {args.check_prompt}"
+    cached = all(r["tokens"] == 0 for r in rows)
     lines = [
         f"# SQuAD 2.0, {args.split} split\n",
-        f"`python benchmarks/squad.py --split {args.split} --n {getattr(args, 'n', n)}` — {n} questions "
+        f"`{command}` — {n} questions "
         f"({sum(1 for r in rows if r['system'] == systems[0] and not r['answerable'])} unanswerable) on the "
         f"{args.split} articles ({', '.join(SPLITS[args.split])}), embedded model (Qwen2.5-Coder-1.5B-Instruct "
-        "Q4_K_M) for both systems, same run. Correct: contains a gold answer or token F1 >= 0.6; unanswerable: refused.\n",
+        "Q4_K_M) for both systems, same run. Correct: contains a gold answer or token F1 >= 0.6; unanswerable: refused."
+        + (
+            " Drafts came from the response cache of an earlier run: tokens and seconds are not measured here."
+            if cached
+            else ""
+        )
+        + "\n",
         "| system | answerable accuracy | unanswerable accuracy | fabricated evidence | tokens / question | seconds / question |",
         "|---|---:|---:|---:|---:|---:|",
     ]
