@@ -45,18 +45,31 @@ def fresh_cache() -> Path:
     return d
 
 
-def cli(question: str, cache: Path) -> tuple[float, dict]:
+SECOND = ROOT / "fixtures" / "eval" / "articles" / "03_real-id-deadline-baucus-tester.txt"
+# Runs a command and prints its peak resident memory (MB) last, on stderr: the child's own figure.
+_PEAK = (
+    "import resource, subprocess, sys\n"
+    "r = subprocess.run(sys.argv[1:])\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, file=sys.stderr)\n"
+    "sys.exit(r.returncode)\n"
+)
+
+
+def cli(question: str | None, cache: Path, article: Path = SAMPLE) -> tuple[float, dict, float]:
+    """Time, JSON result and peak memory (MB) of one ``newsqa ask`` (or ``summarize``) from the shell."""
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
     env["NEWSQA_CACHE_DIR"] = str(cache)
+    command = ["ask", question, str(article)] if question else ["summarize", str(article)]
     t0 = time.perf_counter()
     r = subprocess.run(
-        [sys.executable, "-m", "newsqa", "ask", question, str(SAMPLE), "--json", "--no-cache"],
+        [sys.executable, "-c", _PEAK, sys.executable, "-m", "newsqa", *command, "--json", "--no-cache"],
         capture_output=True,
         text=True,
         env=env,
         check=True,
     )
-    return time.perf_counter() - t0, json.loads(r.stdout)
+    peak = float(r.stderr.strip().splitlines()[-1])
+    return time.perf_counter() - t0, json.loads(r.stdout), peak
 
 
 def server_vs_inprocess() -> None:
@@ -96,12 +109,24 @@ def main() -> None:
 
     # 1. Across processes.
     cache = fresh_cache()
-    cold, a1 = cli(Q1, cache)
-    warm, _ = cli(Q2, cache)
+    cold, a1, ask_peak = cli(Q1, cache)
+    warm, _, _ = cli(Q2, cache)
     results["cli_cold_s"] = round(cold, 1)
     results["cli_warm_followup_s"] = round(warm, 1)
     results["cli_prompt_tokens"] = a1["usage"]["prompt_tokens"]
+    results["ask_peak_mb"] = round(ask_peak)
     print(f"CLI cold {cold:.1f}s, warm follow-up from a new process {warm:.1f}s", flush=True)
+    # 1b. A new article after another: the system rules' state is reused, not read again.
+    after, _, _ = cli(Q1, cache, SECOND)
+    alone, _, _ = cli(Q1, fresh_cache(), SECOND)
+    results["cli_new_article_after_another_s"] = round(after, 1)
+    results["cli_new_article_cold_s"] = round(alone, 1)
+    print(f"new article after another {after:.1f}s, the same cold {alone:.1f}s", flush=True)
+    # 1c. A summary from the shell, with its peak memory.
+    summary_s, _, summary_peak = cli(None, fresh_cache())
+    results["cli_summary_s"] = round(summary_s, 1)
+    results["summary_peak_mb"] = round(summary_peak)
+    print(f"summary {summary_s:.1f}s, peak {summary_peak:.0f} MB; ask peak {ask_peak:.0f} MB", flush=True)
 
     # 2. In process.
     os.environ["NEWSQA_CACHE_DIR"] = str(fresh_cache())
@@ -113,7 +138,7 @@ def main() -> None:
     t0 = time.perf_counter()
     newsqa.ask(article, Q2, client=client)
     follow = time.perf_counter() - t0
-    transport = local_transport(None, n_ctx=client.n_ctx or 8192)
+    transport = local_transport(None, n_ctx=client.settings.n_ctx)
     results["load_s"] = round(transport.load_seconds or 0.0, 2)
     results["inproc_first_s"] = round(first, 1)
     results["inproc_followup_s"] = round(follow, 1)
@@ -168,6 +193,9 @@ def main() -> None:
         "| measurement | value | baseline in the same run | ratio |\n|---|---:|---:|---:|\n"
         f"| `newsqa ask` from the shell, cold (new process, load + read + answer) | {cold:.1f} s | | |\n"
         f"| second question from a new process (article state restored from disk) | {warm:.1f} s | cold {cold:.1f} s | {warm / cold:.2f} |\n"
+        f"| a new article from a new process, after another (system rules' state reused) | {after:.1f} s | the same article cold {alone:.1f} s | {after / alone:.2f} |\n"
+        f"| `newsqa summarize` from the shell, cold | {summary_s:.1f} s | | |\n"
+        f"| peak memory (resident) of `newsqa ask` / `newsqa summarize` | {ask_peak:.0f} / {summary_peak:.0f} MB | | |\n"
         f"| in-process first question (model load {results['load_s']} s included) | {first:.1f} s | | |\n"
         f"| in-process follow-up on the same article (KV prefix in memory) | {follow:.1f} s | first {first:.1f} s | {follow / first:.2f} |\n"
         f"| prompt evaluation speed | {prompt_tps:.1f} tok/s | | |\n"
