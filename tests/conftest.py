@@ -115,3 +115,32 @@ def _close_clients() -> Iterator[None]:
 
     if loop._loop is not None:
         loop.run_sync(client._close_live())
+
+
+def on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[list[bytes], int, float | None]:
+    """Run ``python -m newsqa ARGS`` with a terminal as stdout and stderr: (chunks read, exit code,
+    seconds to the first output)."""
+    import os
+    import pty
+    import select
+    import sys
+    import time
+
+    t0 = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:  # the child
+        os.execve(sys.executable, [sys.executable, "-m", "newsqa", *args], env)
+    chunks: list[bytes] = []
+    first = None
+    while select.select([fd], [], [], 60)[0]:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        first = first if first is not None else time.perf_counter() - t0
+        chunks.append(data)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return chunks, os.waitstatus_to_exitcode(status), first

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import newsqa
 from newsqa.faces.cli import main
 
-from .conftest import EXCHANGES, SAMPLE
+from .conftest import EXCHANGES, SAMPLE, on_a_terminal
 
 
 def run(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -134,55 +134,19 @@ def test_models_lists_the_embedded_model() -> None:
 
 
 def test_terminal_shows_the_answer_growing() -> None:
-    import pty
-    import select
-
     env = {**os.environ, "NEWSQA_REPLAY_DIR": str(EXCHANGES), "COLUMNS": "200"}
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: stdout is a terminal
-        os.execve(sys.executable, [sys.executable, "-m", "newsqa", "ask", "Who requested what?", str(SAMPLE)], env)
-    chunks: list[bytes] = []
-    while True:
-        ready, _, _ = select.select([fd], [], [], 60)
-        if not ready:
-            break
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    _, status = os.waitpid(pid, 0)
+    chunks, code, _ = on_a_terminal(["ask", "Who requested what?", str(SAMPLE)], env)
     out = b"".join(chunks).decode(errors="replace")
-    assert os.waitstatus_to_exitcode(status) == 0, out
+    assert code == 0, out
     assert len(chunks) > 2  # arrived in pieces, not at once
     assert "20,000" in out and "Evidence" in out
 
 
 def test_a_terminal_sees_progress_within_a_second() -> None:
-    import pty
-    import select
-    import time
-
     env = {**os.environ, "NEWSQA_REPLAY_DIR": str(EXCHANGES), "COLUMNS": "200"}
-    t0 = time.perf_counter()
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execve(sys.executable, [sys.executable, "-m", "newsqa", "ask", "Who requested what?", str(SAMPLE)], env)
-    first, out = None, b""
-    while select.select([fd], [], [], 60)[0]:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        first = first if first is not None else time.perf_counter() - t0
-        out += data
-    os.waitpid(pid, 0)
-    text = out.decode(errors="replace")
-    assert first is not None and first < 1.0, first
+    chunks, code, first = on_a_terminal(["ask", "Who requested what?", str(SAMPLE)], env)
+    text = b"".join(chunks).decode(errors="replace")
+    assert code == 0 and first is not None and first < 1.0, first
     assert "newsqa: reading" in text and "answering" in text and "checking the answer" in text
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import pty
-import select
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +19,7 @@ from newsqa.grounding.planted import PLANTED_INSTRUCTION
 from newsqa.grounding.second_reading import SECOND_READING
 from newsqa.testing import ScriptedTransport
 
-from .conftest import EXCHANGES, SAMPLE
+from .conftest import EXCHANGES, SAMPLE, on_a_terminal
 from .test_cli import run
 
 TEXT = (
@@ -176,21 +173,9 @@ def test_verbose_terminal_shows_the_reason(tmp_path: Path) -> None:
     question = "What did the Governor of Texas say?"
     assert run("ask", question, str(SAMPLE), "--json", env={"NEWSQA_CACHE_DIR": str(tmp_path)}).returncode == 0
     env = {**os.environ, "NEWSQA_REPLAY_DIR": str(EXCHANGES), "COLUMNS": "200", "NEWSQA_CACHE_DIR": str(tmp_path)}
-    pid, fd = pty.fork()
-    if pid == 0:
-        args = [sys.executable, "-m", "newsqa", "ask", "What did the Governor of Texas say?", str(SAMPLE), "-v"]
-        os.execve(sys.executable, args, env)
-    out = b""
-    while select.select([fd], [], [], 60)[0]:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    os.waitpid(pid, 0)
-    text = out.decode(errors="replace")
+    chunks, code, _ = on_a_terminal(["ask", question, str(SAMPLE), "-v"], env)
+    text = b"".join(chunks).decode(errors="replace")
+    assert code == 0, text
     assert "does not say" in text and "Refused by the" in text and "check:" in text
 
 
