@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks.faults import (
@@ -28,13 +30,13 @@ def test_fault_case(case: Case) -> None:
         assert r["tokens"] >= 15 * (1 + sum(1 for s in case.script[:-1] if isinstance(s, str) and s.startswith("{")))
 
 
-def test_fault_cases_leave_no_temporary_folders() -> None:
+def test_fault_cases_leave_no_temporary_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import tempfile
-    from pathlib import Path
 
-    before = set(Path(tempfile.gettempdir()).glob("newsqa-faults-*"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a folder of its own: other runs may share /tmp
     run_case(CASES[0])
-    assert set(Path(tempfile.gettempdir()).glob("newsqa-faults-*")) == before
+    run_input_case(INPUT_CASES[0])
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("case", INPUT_CASES, ids=[c.name for c in INPUT_CASES])

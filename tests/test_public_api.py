@@ -39,7 +39,7 @@ def test_import_is_light() -> None:
 def test_public_names_load_on_first_use() -> None:
     code = "import newsqa; from newsqa import *; print(ask.__module__, Answer.__module__, NewsQAError.__module__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["newsqa.api.questions", "newsqa.schemas", "newsqa.errors"]
+    assert out.split() == ["newsqa.api.sync", "newsqa.schemas", "newsqa.errors"]
 
 
 def test_prompts_ship_with_the_package() -> None:

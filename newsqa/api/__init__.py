@@ -6,8 +6,9 @@ Each module wires one operation down the flow (article -> passages -> prompt -> 
 
 from .common import default_client
 from .extraction import aextract, extract
-from .questions import aask, ask
+from .questions import aask, aask_many
 from .streaming import astream
 from .summaries import asummarize, summarize
+from .sync import ask
 
-__all__ = ["aask", "aextract", "ask", "astream", "asummarize", "default_client", "extract", "summarize"]
+__all__ = ["aask", "aask_many", "aextract", "ask", "astream", "asummarize", "default_client", "extract", "summarize"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Collection, Iterator, Sequence
-from typing import Literal, Protocol, cast, overload
+from collections.abc import Callable, Collection, Sequence
+from typing import Protocol, cast
 
 from pydantic import BaseModel, Field, create_model
 
@@ -19,12 +19,11 @@ from ..grounding import Claim, Context, Grounding, claim_from_draft
 from ..grounding.locate import unsupported_terms
 from ..grounding.pipeline import AnswerDraft
 from ..model.client import Completion, Message, ModelClient
-from ..model.loop import run_sync
 from ..progress import ProgressCallback, report, reporting
 from ..schemas import Answer, Refusal, Usage, Verdict, draft_model
 from .common import ArticleInput, as_article, check_question, default_client, meta, passages
 
-__all__ = ["aask", "aask_many", "ask", "draft_claim", "drafts_for"]
+__all__ = ["aask", "aask_many", "draft_claim", "drafts_for"]
 
 log = logging.getLogger("newsqa")
 
@@ -240,79 +239,4 @@ def _answer(
         refusal=refusal,
         checks=passed,
         **meta(completions, ctx.article),
-    )
-
-
-@overload
-def ask(
-    article: ArticleInput,
-    question: str,
-    *,
-    stream: Literal[False] = False,
-    client: ModelClient | None = None,
-    cache: bool = True,
-    history: Sequence[tuple[str, str]] = (),
-    check: bool | None = None,
-    skip: Collection[str] = (),
-    on_progress: ProgressCallback | None = None,
-) -> Answer: ...
-
-
-@overload
-def ask(
-    article: ArticleInput,
-    question: str,
-    *,
-    stream: Literal[True],
-    client: ModelClient | None = None,
-    cache: bool = True,
-    history: Sequence[tuple[str, str]] = (),
-    check: bool | None = None,
-    skip: Collection[str] = (),
-    on_progress: ProgressCallback | None = None,
-) -> Iterator[str | Answer]: ...
-
-
-def ask(
-    article: ArticleInput,
-    question: str,
-    *,
-    stream: bool = False,
-    client: ModelClient | None = None,
-    cache: bool = True,
-    history: Sequence[tuple[str, str]] = (),
-    check: bool | None = None,
-    skip: Collection[str] = (),
-    on_progress: ProgressCallback | None = None,
-) -> Answer | Iterator[str | Answer]:
-    """Sync twin of :func:`aask`.
-
-    With ``stream=True`` it returns an iterator instead: pieces of the answer text (``str``) as the model
-    writes them, then the validated :class:`Answer`, which is authoritative (evidence checks may still
-    turn a streamed answer into ``not_in_article``).
-    """
-    if stream:
-        from .streaming import stream_sync
-
-        return stream_sync(
-            article,
-            question,
-            client=client,
-            cache=cache,
-            history=history,
-            check=check,
-            skip=skip,
-            on_progress=on_progress,
-        )
-    return run_sync(
-        aask(
-            article,
-            question,
-            client=client,
-            cache=cache,
-            history=history,
-            check=check,
-            skip=skip,
-            on_progress=on_progress,
-        )
     )
