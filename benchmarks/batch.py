@@ -217,7 +217,8 @@ def main() -> None:
         "",
         "newsqa sends two requests per question (the draft, then the second reading that verifies it); the "
         "LangChain chain sends one and verifies nothing, so its articles per second are not comparable one for "
-        "one: the table shows what each costs.",
+        "one: the table shows what each costs. The Ray engine's time includes starting a local Ray instance, and "
+        "its memory is the driver's alone (its two actors are processes of their own).",
         "",
         "Tokens per article for the five sample questions (the counting server's tokenizer, prompts and replies):",
         "",
