@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Collection, Sequence
-from typing import Protocol, cast
+from typing import Protocol, TypedDict, cast
 
 from pydantic import BaseModel, Field, create_model
 
@@ -23,7 +23,7 @@ from ..progress import ProgressCallback, report, reporting
 from ..schemas import Answer, Refusal, Usage, Verdict, draft_model
 from .common import ArticleInput, as_article, check_question, default_client, meta, passages
 
-__all__ = ["aask", "aask_many", "draft_claim", "drafts_for"]
+__all__ = ["AskOptions", "aask", "aask_many", "draft_claim", "drafts_for"]
 
 log = logging.getLogger("newsqa")
 
@@ -37,6 +37,17 @@ WHOLE_ARTICLE_TOKENS = 4000
 # Sentences first, then the decision, then the answer: asked to decide first, the embedded model
 # refused 15 of 48 answerable short-article dev questions; the decision is checked afterwards instead.
 ANSWER_ORDER = ("evidence",)
+
+
+class AskOptions(TypedDict, total=False):
+    """The options of :func:`aask` that its twins (``ask``, ``astream``) pass on unchanged."""
+
+    client: ModelClient | None
+    cache: bool
+    history: Sequence[tuple[str, str]]
+    check: bool | None
+    skip: Collection[str]
+    on_progress: ProgressCallback | None
 
 
 def _task(question: str, history: Sequence[tuple[str, str]]) -> str:

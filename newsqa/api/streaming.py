@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import queue
-from collections.abc import AsyncIterator, Collection, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from typing import cast
 
-from ..model.client import ModelClient
+from typing_extensions import Unpack
+
 from ..model.loop import sync_loop
-from ..progress import ProgressCallback
 from ..schemas import Answer
 from .common import ArticleInput
-from .questions import aask
+from .questions import AskOptions, aask
 
 __all__ = ["astream", "stream_sync"]
 
@@ -46,18 +46,8 @@ class _AnswerText:
         return new
 
 
-async def astream(
-    article: ArticleInput,
-    question: str,
-    *,
-    client: ModelClient | None = None,
-    cache: bool = True,
-    history: Sequence[tuple[str, str]] = (),
-    check: bool | None = None,
-    skip: Collection[str] = (),
-    on_progress: ProgressCallback | None = None,
-) -> AsyncIterator[str | Answer]:
-    """Async streaming twin of ``ask(..., stream=True)``."""
+async def astream(article: ArticleInput, question: str, **options: Unpack[AskOptions]) -> AsyncIterator[str | Answer]:
+    """Async streaming twin of ``ask(..., stream=True)``; takes the options of :func:`aask`."""
     pieces: asyncio.Queue[str] = asyncio.Queue()
     text = _AnswerText()
 
@@ -65,19 +55,7 @@ async def astream(
         if new := text.feed(piece):
             pieces.put_nowait(new)
 
-    task = asyncio.ensure_future(
-        aask(
-            article,
-            question,
-            client=client,
-            cache=cache,
-            history=history,
-            on_delta=on_delta,
-            check=check,
-            skip=skip,
-            on_progress=on_progress,
-        )
-    )
+    task = asyncio.ensure_future(aask(article, question, on_delta=on_delta, **options))
     try:
         while not task.done() or not pieces.empty():
             getter = asyncio.ensure_future(pieces.get())
@@ -95,32 +73,13 @@ async def astream(
 _END = object()
 
 
-def stream_sync(
-    article: ArticleInput,
-    question: str,
-    *,
-    client: ModelClient | None = None,
-    cache: bool = True,
-    history: Sequence[tuple[str, str]] = (),
-    check: bool | None = None,
-    skip: Collection[str] = (),
-    on_progress: ProgressCallback | None = None,
-) -> Iterator[str | Answer]:
+def stream_sync(article: ArticleInput, question: str, **options: Unpack[AskOptions]) -> Iterator[str | Answer]:
     """:func:`astream` for sync code, run on newsqa's shared event loop."""
     items: queue.Queue[object] = queue.Queue()
 
     async def pump() -> None:
         try:
-            async for item in astream(
-                article,
-                question,
-                client=client,
-                cache=cache,
-                history=history,
-                check=check,
-                skip=skip,
-                on_progress=on_progress,
-            ):
+            async for item in astream(article, question, **options):
                 items.put(item)
         except BaseException as exc:  # handed to the consumer's thread
             items.put(exc)

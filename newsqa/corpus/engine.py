@@ -13,6 +13,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
+
+from typing_extensions import Unpack
 
 from ..api.common import default_client
 from ..errors import ConfigurationError
@@ -22,7 +25,7 @@ from .results import ResultLog
 from .sources import Row, read_rows
 from .tasks import Record, run_row, task_key, tasks_of
 
-__all__ = ["BatchReport", "abatch", "batch"]
+__all__ = ["BatchOptions", "BatchReport", "abatch", "batch"]
 
 
 @dataclass
@@ -118,34 +121,21 @@ async def abatch(
     return report
 
 
-def batch(
-    source: str | Path,
-    out: str | Path,
-    *,
-    questions: Sequence[str] = (),
-    summarize: bool = False,
-    client: ModelClient | None = None,
-    concurrency: int | None = None,
-    cache: bool = True,
-    allow_private: bool = False,
-    id_column: str = "id",
-    content_column: str | None = None,
-    on_progress: Progress | None = None,
-) -> BatchReport:
+class BatchOptions(TypedDict, total=False):
+    """The options of :func:`abatch`, passed on unchanged by :func:`batch`."""
+
+    questions: Sequence[str]
+    summarize: bool
+    client: ModelClient | None
+    concurrency: int | None
+    cache: bool
+    allow_private: bool
+    id_column: str
+    content_column: str | None
+    on_progress: Progress | None
+
+
+def batch(source: str | Path, out: str | Path, **options: Unpack[BatchOptions]) -> BatchReport:
     """Sync twin of :func:`abatch`. Ctrl-C stops it; the records written so far stay, and a second
     run with the same ``out`` finishes the job."""
-    return run_sync(
-        abatch(
-            source,
-            out,
-            questions=questions,
-            summarize=summarize,
-            client=client or default_client(),
-            concurrency=concurrency,
-            cache=cache,
-            allow_private=allow_private,
-            id_column=id_column,
-            content_column=content_column,
-            on_progress=on_progress,
-        )
-    )
+    return run_sync(abatch(source, out, **options))
