@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 import newsqa  # noqa: E402
 from newsqa import prompts  # noqa: E402
 from newsqa.api.questions import ANSWER_MAX_TOKENS  # noqa: E402
-from newsqa.model.local import assemble_model, local_transport, share_model  # noqa: E402
+from newsqa.model.local import local_transport  # noqa: E402
+from newsqa.model.weights import assemble_model, share_model  # noqa: E402
 from newsqa.schemas import Answer, draft_model  # noqa: E402
 from newsqa.testing import llama_server  # noqa: E402
 

@@ -304,7 +304,7 @@ def llama_server(
     import socket
     import subprocess
 
-    from .model.local import assemble_model
+    from .model.weights import assemble_model
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -45,8 +45,8 @@ print(type(server).__name__)
 
 check local "$root[local]" '
 import llama_cpp
-from newsqa.model import local
-missing = [i for i in range(1, local.PARTS + 1) if local._part_path(i) is None]
+from newsqa.model import weights
+missing = [i for i in range(1, weights.PARTS + 1) if weights._part_path(i) is None]
 assert not missing, missing
 '
 

