@@ -3,6 +3,8 @@
 settings.py    Settings: every knob, from arguments and the environment, validated once
 transports.py  which transport carries requests (given, replay, embedded model, network, recording)
 client.py      ModelClient: format negotiation, retries, validation, the one re-ask loop, caching
+failures.py    what a failed request means: transient or not, Retry-After, secrets to scrub
+streams.py     a streamed completion passed on piece by piece
 formats.py     response formats per backend (strict json_schema, json_object + schema, prompt)
 loop.py        the one event loop that serves every synchronous call
 cache.py       the SQLite response cache

@@ -15,11 +15,10 @@ import functools
 import json
 import logging
 import random
-import re
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -30,7 +29,6 @@ from ..errors import (
     BackendError,
     NewsQAError,
     RefusalError,
-    ReplayError,
     RetriesExhaustedError,
     TruncatedOutputError,
     ValidationExhaustedError,
@@ -39,8 +37,10 @@ from ..schemas import Usage
 from ..text.tokens import Tokenizer, encoding_for_model, get_tokenizer
 from . import formats, loop
 from .cache import Cache, cache_key
+from .failures import SecretFilter, is_transient, replay_error, retry_after, scrub
 from .limits import Limiter
 from .settings import EMBEDDED_MODEL, ResponseFormat, Settings, redact_url
+from .streams import streamed
 from .transports import AnyTransport, choose_transport
 
 if TYPE_CHECKING:
@@ -69,30 +69,7 @@ class Completion(Generic[T]):
     attempts: int = 0
 
 
-def _scrub(text: str, secrets: Sequence[str | None]) -> str:
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, "[redacted]")
-    return re.sub(r"\b(sk-|Bearer\s+)[A-Za-z0-9_*.\-]{4,}", r"\1[redacted]", text)
-
-
-class _SecretFilter(logging.Filter):
-    """Scrubs every API key a client of this process was given from newsqa's log records."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            scrubbed = _scrub(message, list(self.secrets))
-            if scrubbed != message:
-                record.msg, record.args = scrubbed, ()
-        return True
-
-
-_SECRETS = _SecretFilter()
+_SECRETS = SecretFilter()
 log.addFilter(_SECRETS)
 
 
@@ -417,7 +394,7 @@ class ModelClient:
             retrying = AsyncRetrying(
                 stop=stop_after_attempt(s.max_retries + 1) | stop_after_delay(s.timeout),
                 wait=wait,
-                retry=retry_if_exception(_is_transient),
+                retry=retry_if_exception(is_transient),
                 sleep=_sleep,
                 reraise=True,
             )
@@ -435,7 +412,7 @@ class ModelClient:
                                 call = client.chat.completions.create(**kwargs)
                             else:
                                 on_delta(None)
-                                call = _streamed(client, kwargs, on_delta)
+                                call = streamed(client, kwargs, on_delta)
                             response = await asyncio.wait_for(call, min(deadline - time.monotonic(), s.per_attempt))
                         actual = getattr(getattr(response, "usage", None), "total_tokens", None) or estimate
                         self.limiter.spent(estimate, actual)
@@ -451,10 +428,10 @@ class ModelClient:
             except NewsQAError as exc:
                 error = exc
             except Exception as exc:
-                replay = _replay_error(exc)
+                replay = replay_error(exc)
                 if replay is not None:
                     error = replay
-                elif _is_transient(exc):
+                elif is_transient(exc):
                     what = "timed out" if isinstance(exc, TimeoutError) else self._describe_exc(exc)
                     error = RetriesExhaustedError(
                         f"{self.describe()} kept failing for {s.timeout:g}s or {sent} attempts: {what}",
@@ -496,7 +473,7 @@ class ModelClient:
 
     def _describe_exc(self, exc: BaseException) -> str:
         msg = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        return _scrub(str(msg), [self.settings.api_key])[:300]
+        return scrub(str(msg), [self.settings.api_key])[:300]
 
     def _wait(self, retry_state: RetryCallState) -> float:
         """Exponential backoff with full jitter, but never less than the server's Retry-After."""
@@ -504,45 +481,11 @@ class ModelClient:
         n = retry_state.attempt_number
         delay = random.uniform(0, min(s.max_backoff, s.backoff * 2 ** (n - 1)))
         exc = retry_state.outcome.exception() if retry_state.outcome else None
-        after = _retry_after(exc)
+        after = retry_after(exc)
         if after is not None:
             delay = max(delay, min(after, s.max_backoff * 4))
             self.limiter.pause(delay)  # the server is rate-limiting this client, not one request
         return delay
-
-
-async def _streamed(client: AsyncOpenAI, kwargs: dict[str, Any], on_delta: Callable[[str | None], None]) -> Any:
-    """Stream one completion, passing text on as it comes; return it assembled like a plain response."""
-    from types import SimpleNamespace
-
-    stream = await client.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True})
-    parts: list[str] = []
-    refusal: list[str] = []
-    finish: str | None = None
-    usage = None
-    model = None
-    seen_choice = False
-    async for chunk in stream:
-        model = chunk.model or model
-        usage = chunk.usage or usage
-        for choice in chunk.choices:
-            seen_choice = True
-            delta = choice.delta
-            if delta.content:
-                parts.append(delta.content)
-                on_delta(delta.content)
-            if getattr(delta, "refusal", None):
-                refusal.append(delta.refusal)
-            finish = choice.finish_reason or finish
-    if seen_choice and finish is None:
-        # The stream ended without a finish reason: it was cut off. Treat it as a dropped connection.
-        import httpx2
-        import openai
-
-        raise openai.APIConnectionError(request=httpx2.Request("POST", "http://stream/"))
-    message = SimpleNamespace(content="".join(parts), refusal="".join(refusal) or None)
-    choices = [SimpleNamespace(message=message, finish_reason=finish)] if seen_choice else []
-    return SimpleNamespace(model=model, usage=usage, choices=choices)
 
 
 def _usage_of(response: Any, requests: int) -> Usage:
@@ -555,54 +498,6 @@ def _usage_of(response: Any, requests: int) -> Usage:
         total_tokens=u.total_tokens or 0,
         requests=requests,
     )
-
-
-def _replay_error(exc: BaseException) -> ReplayError | None:
-    seen = 0
-    cur: BaseException | None = exc
-    while cur is not None and seen < 10:
-        if isinstance(cur, ReplayError):
-            return cur
-        cur = cur.__cause__ or cur.__context__
-        seen += 1
-    return None
-
-
-def _is_transient(exc: BaseException) -> bool:
-    import openai
-
-    if _replay_error(exc) is not None:
-        return False
-    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError, TimeoutError)):
-        return True
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code >= 500 or exc.status_code in (408, 409)
-    return False
-
-
-def _retry_after(exc: BaseException | None) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if not headers:
-        return None
-    if ms := headers.get("retry-after-ms"):
-        try:
-            return float(ms) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        import email.utils
-
-        try:
-            parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None  # an unparseable Retry-After is ignored, not an error
-        return max(0.0, parsed.timestamp() - time.time())
 
 
 def _close_on_their_loops(clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncOpenAI]) -> None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import httpx2
 
 from ..errors import ReplayError
 from ._threaded import ThreadedTransport
+from .failures import scrub
 
 __all__ = ["RecordingTransport", "ReplayTransport", "exchange_key", "normalise_body"]
 
@@ -29,16 +28,6 @@ _SCRUB_HEADERS = frozenset(
 _KEEP_RESPONSE_HEADERS = frozenset({"content-type", "retry-after"})
 # Request fields that vary between runs without changing the meaning of a request.
 _VOLATILE = frozenset({"stream_options", "user", "metadata"})
-
-
-_SECRET_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|Bearer\s+[A-Za-z0-9._-]{8,})")
-
-
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if len(secret) >= 8:
-            text = text.replace(secret, "[redacted]")
-    return _SECRET_LIKE.sub("[redacted]", text)
 
 
 def normalise_body(raw: bytes) -> dict[str, Any]:
@@ -148,10 +137,10 @@ class RecordingTransport(ThreadedTransport):
             "response": {
                 "status": response.status_code,
                 "headers": {k: v for k, v in response.headers.items() if k.lower() in _KEEP_RESPONSE_HEADERS},
-                "body": _scrub(content.decode("utf-8", "replace"), secrets),
+                "body": scrub(content.decode("utf-8", "replace"), secrets),
             },
         }
-        record = json.loads(_scrub(json.dumps(record, ensure_ascii=False), secrets))
+        record = json.loads(scrub(json.dumps(record, ensure_ascii=False), secrets))
         tmp = self.directory / f".{key}.tmp"
         tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         tmp.replace(self.directory / f"{key}.json")
