@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from .. import prompts
 from ..grounding.locate import citable, resolve_refs
+from ..grounding.records import tidy_actions
 from ..model.client import Completion, ModelClient
 from ..model.loop import run_sync
 from ..progress import ProgressCallback, report, reporting
@@ -204,7 +205,9 @@ async def _reduce(
 
 
 def _ground_entities(summary: Summary, article: Article) -> Summary:
-    """Keep only entities the article names, each in the first category the model put it in."""
+    """Keep only entities the article names, each in the first category the model put it in; and
+    action records that say one thing each (see :mod:`newsqa.grounding.records`)."""
+    actions, notes = tidy_actions(summary.actions)
     text = normalise(article.text).replace(",", "")
     seen: set[str] = set()
     kept: dict[str, list[str]] = {}
@@ -215,4 +218,6 @@ def _ground_entities(summary: Summary, article: Article) -> Summary:
             if key and key in text and key not in seen:
                 seen.add(key)
                 kept[field].append(name.strip())
-    return summary.model_copy(update={"entities": Entities(**kept)})
+    return summary.model_copy(
+        update={"entities": Entities(**kept), "actions": actions, "warnings": [*summary.warnings, *notes]}
+    )

@@ -1,0 +1,44 @@
+"""Who-did-what records that say one thing each: no record twice, no party in two roles by mistake.
+
+Small models fill a record's slots from whatever stands nearby: the actor copied into the recipient
+slot, the object repeated as the recipient, the same request written out five times. A recipient that
+is the record's own actor or object is taken out (the record stays, with what it does say); records
+that name the same actor, action, object and recipient (by their content words) are merged, their
+evidence joined. Each repair is counted, so the result can say what was mended and why.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from ..schemas import Action
+from ..text.words import content_words
+
+__all__ = ["tidy_actions"]
+
+
+def _key(text: str | None) -> frozenset[str]:
+    return frozenset(content_words(text or ""))
+
+
+def tidy_actions(actions: Sequence[Action]) -> tuple[list[Action], list[str]]:
+    """``actions`` with misplaced recipients removed and duplicates merged, and a note per kind of repair."""
+    repairs: Counter[str] = Counter()
+    kept: dict[tuple[frozenset[str], ...], Action] = {}
+    for action in actions:
+        recipient = action.recipient
+        if recipient is not None and _key(recipient) and _key(recipient) in (_key(action.actor), _key(action.object)):
+            same = "actor" if _key(recipient) == _key(action.actor) else "object"
+            repairs[f"recipient was the record's own {same}"] += 1
+            action = action.model_copy(update={"recipient": None})
+        key = (_key(action.actor), _key(action.action), _key(action.object), _key(action.recipient))
+        if key in kept:
+            repairs["the same record twice (merged)"] += 1
+            first = kept[key]
+            evidence = [*first.evidence, *(e for e in action.evidence if e not in first.evidence)]
+            kept[key] = first.model_copy(update={"evidence": evidence})
+            continue
+        kept[key] = action
+    notes = [f"{n} action record(s) repaired: {why}" for why, n in repairs.items()]
+    return list(kept.values()), notes
