@@ -22,7 +22,7 @@ def action() -> st.SearchStrategy[dict[str, Any]]:
         {
             "actor": st.sampled_from(PARTIES),
             "action": st.sampled_from(ACTIONS),
-            "object": st.sampled_from(PARTIES + ["20,000 troops", "assistance"]),
+            "object": st.sampled_from([*PARTIES, "20,000 troops", "assistance"]),
             "recipient": st.none() | st.sampled_from(PARTIES),
             "evidence": st.lists(st.sampled_from(["S1", "S2", "S4"]), min_size=1, max_size=2),
         }
