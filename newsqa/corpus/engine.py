@@ -48,12 +48,15 @@ Progress = Callable[[BatchReport, Record | None], None]
 
 def _plan(
     source: str | Path, questions: Sequence[str], summarize: bool, id_column: str, content_column: str | None
-) -> tuple[int, int]:
+) -> tuple[int, int, dict[str, int]]:
+    """One pass over the corpus (the articles themselves are not read): rows, tasks, each id's row index."""
     rows = tasks = 0
+    index: dict[str, int] = {}
     for row in read_rows(source, id_column=id_column, content_column=content_column):
         rows += 1
+        index.setdefault(row.id, row.index)
         tasks += len(tasks_of(row, questions, summarize))
-    return rows, tasks
+    return rows, tasks, index
 
 
 async def abatch(
@@ -78,7 +81,7 @@ async def abatch(
     """
     cl = client or default_client()
     report = BatchReport(Path(out))
-    report.rows, report.tasks = _plan(source, questions, summarize, id_column, content_column)
+    report.rows, report.tasks, _ = _plan(source, questions, summarize, id_column, content_column)
     if report.tasks == 0:
         raise ConfigurationError("nothing to do: give questions (or a questions column) or ask for summaries")
     log = ResultLog(out)

@@ -122,10 +122,9 @@ def batch_on_ray(
         if getattr(settings, name):
             options[name] = getattr(settings, name) / actors
     report = BatchReport(Path(out))
-    report.rows, report.tasks = _plan(source, questions, summarize, id_column, content_column)
+    report.rows, report.tasks, index = _plan(source, questions, summarize, id_column, content_column)
     if report.tasks == 0:
         raise ConfigurationError("nothing to do: give questions (or a questions column) or ask for summaries")
-    index = {row.id: row.index for row in read_rows(source, id_column=id_column, content_column=content_column)}
     log = ResultLog(out)
     report.skipped = sum(1 for key in log.done if key.split("\x1f", 1)[0] in index)
     plan = {
