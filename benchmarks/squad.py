@@ -39,7 +39,9 @@ from benchmarks.accuracy import f1, norm  # noqa: E402
 from newsqa.api.questions import draft_claim  # noqa: E402
 from newsqa.grounding import ANSWER_CHECKS, CHECK_NAMES, Grounding  # noqa: E402
 from newsqa.grounding.alignment import ANSWER_ADDS, QUESTION_TERMS  # noqa: E402
+from newsqa.model.logprobs import option_probability, value_tokens  # noqa: E402
 from newsqa.model.loop import run_sync  # noqa: E402
+from newsqa.schemas import Verdict  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "dev-data" / "squad2"
 OUT = Path(__file__).resolve().parent
@@ -95,6 +97,8 @@ def ours(client: newsqa.ModelClient, article: newsqa.Article, question: str) -> 
         return claim, outcomes, completions
 
     claim, outcomes, completions = run_sync(run())
+    verdicts = [c for c in completions if isinstance(c.value, Verdict)]
+    shares = option_probability(verdicts[-1].logprobs or [], ("yes", "no")) if verdicts else None
     refused_by = next((name for name in CHECK_NAMES if outcomes.get(name) is not None), None)
     stands = refused_by is None
     return {
@@ -107,6 +111,21 @@ def ours(client: newsqa.ModelClient, article: newsqa.Article, question: str) -> 
         "evidence": [e.quote for e in claim.evidence],
         "fabricated": sum(1 for e in claim.evidence if article.text[e.start : e.end] != e.quote) if stands else 0,
         "tokens": sum(c.usage.total_tokens for c in completions),
+        "p_yes": round(shares["yes"], 4) if shares else None,
+        **draft_confidence(completions[0].logprobs),
+    }
+
+
+def draft_confidence(tokens: list[Any] | None) -> dict[str, float | None]:
+    """The draft's own confidence: P(status answered), and its answer tokens' mean and least log-probability."""
+    if not tokens:
+        return {"p_answered": None, "answer_mean_lp": None, "answer_min_lp": None}
+    status = option_probability(tokens, ("answered", "not_in_article"), after='"status"')
+    span = [t.logprob for t in value_tokens(tokens, "answer")]
+    return {
+        "p_answered": round(status["answered"], 4) if status else None,
+        "answer_mean_lp": round(sum(span) / len(span), 4) if span else None,
+        "answer_min_lp": round(min(span), 4) if span else None,
     }
 
 

@@ -56,11 +56,17 @@ def load(name: str) -> str:
         raise ConfigurationError(f"prompt file missing: {path}") from exc
 
 
+# Templates that shape a reply without standing in the request's messages (re-ask feedback, the
+# schema in the prompt when an endpoint takes no response format). Every other template is in the
+# messages a cache key hashes, so an edit to it changes exactly the keys of the requests that use it.
+UNSEEN_PROMPTS = ("reask", "unsupported", "json_fallback")
+
+
 @functools.cache
 def prompt_version() -> str:
-    """A digest of every template: any prompt edit changes it, and with it every cache key."""
+    """A digest of the templates a cache key cannot see in the messages: an edit to any changes every key."""
     h = hashlib.sha256()
-    for name in PROMPT_NAMES:
+    for name in UNSEEN_PROMPTS:
         h.update(name.encode() + b"\0" + load(name).encode() + b"\0")
     return h.hexdigest()[:16]
 

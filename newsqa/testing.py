@@ -122,6 +122,26 @@ def streamed_completion(
 Reply = str | dict[str, Any] | httpx2.Response | Exception | Callable[[httpx2.Request], httpx2.Response]
 
 
+def verdict_completion(verdict: str, p_yes: float) -> dict[str, Any]:
+    """A chat completion of ``{"verdict": ...}`` with OpenAI-shaped token log-probabilities."""
+    import math
+
+    def lp(p: float) -> float:
+        return math.log(max(p, 1e-9))
+
+    shares = {"yes": p_yes, "no": 1 - p_yes}
+    tokens = ['{"', "verdict", '":', ' "', verdict, '"}']
+    content = [{"token": t, "logprob": 0.0, "top_logprobs": [{"token": t, "logprob": 0.0}]} for t in tokens]
+    content[4] = {
+        "token": verdict,
+        "logprob": lp(shares[verdict]),
+        "top_logprobs": [{"token": w, "logprob": lp(p)} for w, p in sorted(shares.items(), key=lambda kv: -kv[1])],
+    }
+    body = chat_completion(json.dumps({"verdict": verdict}))
+    body["choices"][0]["logprobs"] = {"content": content}
+    return body
+
+
 def _is_check(body: dict[str, Any]) -> bool:
     from .prompts import load
 
@@ -138,12 +158,15 @@ class ScriptedTransport(ThreadedTransport):
 
     With ``verdict`` ("yes" or "no"), newsqa's answer checks (the second reading of an answer's
     evidence) get that verdict without taking a scripted reply, so a script lists only the drafts.
+    With ``p_yes`` as well, a check that asks for token log-probabilities gets them too: the deciding
+    token gives "yes" that probability and "no" the rest.
     """
 
-    def __init__(self, replies: Iterable[Reply], *, verdict: str | None = None) -> None:
+    def __init__(self, replies: Iterable[Reply], *, verdict: str | None = None, p_yes: float | None = None) -> None:
         self._replies: Iterator[Reply] = iter(list(replies))
         self.requests: list[dict[str, Any]] = []
         self.verdict = verdict
+        self.p_yes = p_yes
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -153,6 +176,8 @@ class ScriptedTransport(ThreadedTransport):
             try:
                 if self.verdict is not None and _is_check(body):
                     reply: Reply = {"verdict": self.verdict}
+                    if self.p_yes is not None and body.get("logprobs"):
+                        reply = verdict_completion(self.verdict, self.p_yes)
                 else:
                     reply = next(self._replies)
             except StopIteration:

@@ -217,3 +217,29 @@ def test_read_only_database_degrades_to_no_cache(tmp_path: Path, caplog: pytest.
     cache.set("new", "m", {"a": 2}, {})
     assert not cache.enabled and "cache disabled" in caplog.text
     assert Cache(tmp_path).get("kept") is not None
+
+
+def test_a_prompt_edit_changes_the_keys_of_the_requests_that_use_it_and_only_those(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from newsqa import prompts
+    from newsqa.grounding.second_reading import check_messages
+    from newsqa.schemas import Answer, Verdict, draft_model
+
+    c = newsqa.ModelClient(transport=ScriptedTransport([]), cache=False)
+    art = newsqa.Article.from_text("The council met. It approved the plan.")
+    draft = prompts.messages_for(prompts.article_block(art), prompts.render("ask", question="What was approved?"))
+    before = (c.cache_key(draft, draft_model(Answer), 300), c.cache_key(check_messages("q", "a", []), Verdict, 20))
+    load = prompts.load
+    monkeypatch.setattr(prompts, "load", lambda name: load(name) + (" Be brief." if name == "check" else ""))
+    prompts._template.cache_clear()
+    try:
+        after = (c.cache_key(draft, draft_model(Answer), 300), c.cache_key(check_messages("q", "a", []), Verdict, 20))
+        assert after[0] == before[0]  # the draft's request did not change: its cached reply still serves
+        assert after[1] != before[1]  # the second reading's did
+        prompts.prompt_version.cache_clear()
+        monkeypatch.setattr(prompts, "load", lambda name: load(name) + (" Again." if name == "reask" else ""))
+        assert c.cache_key(draft, draft_model(Answer), 300) != before[0]  # re-ask feedback is unseen: every key moves
+    finally:
+        prompts._template.cache_clear()
+        prompts.prompt_version.cache_clear()

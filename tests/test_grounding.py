@@ -16,7 +16,8 @@ from newsqa.grounding.citation import EVIDENCE_FOUND, NUMBERS_IN_EVIDENCE
 from newsqa.grounding.locate import resolve_refs, unsupported_terms
 from newsqa.grounding.outside import OUTSIDE_KNOWLEDGE
 from newsqa.grounding.planted import PLANTED_INSTRUCTION
-from newsqa.grounding.second_reading import SECOND_READING
+from newsqa.grounding.base import Judgement
+from newsqa.grounding.second_reading import SECOND_READING, YES_THRESHOLD
 from newsqa.testing import ScriptedTransport
 
 from .conftest import EXCHANGES, SAMPLE, on_a_terminal
@@ -75,9 +76,9 @@ def test_planted_instruction_alone() -> None:
 def test_second_reading_alone_asks_the_judge_with_the_evidence_only() -> None:
     seen: list[list[dict[str, str]]] = []
 
-    async def judge(messages: list[dict[str, str]]) -> str:
+    async def judge(messages: list[dict[str, str]]) -> Judgement:
         seen.append(messages)
-        return "no"
+        return Judgement("no")
 
     c = Context(ART, "What will the plan cost?", judge=judge)
     outcome = asyncio.run(SECOND_READING.run(claim("4 million dollars", ["S2"]), c))  # type: ignore[arg-type]
@@ -85,9 +86,32 @@ def test_second_reading_alone_asks_the_judge_with_the_evidence_only() -> None:
     assert "It will cost 4 million dollars." in seen[0][1]["content"] and "Mayor" not in seen[0][1]["content"]
 
 
-def _client(*replies: object, verdict: str = "yes") -> tuple[newsqa.ModelClient, ScriptedTransport]:
-    t = ScriptedTransport(list(replies), verdict=verdict)
+def _client(
+    *replies: object, verdict: str = "yes", p_yes: float | None = None
+) -> tuple[newsqa.ModelClient, ScriptedTransport]:
+    t = ScriptedTransport(list(replies), verdict=verdict, p_yes=p_yes)
     return newsqa.ModelClient(transport=t, cache=False), t
+
+
+@pytest.mark.parametrize(
+    ("verdict", "p_yes", "stands"),
+    [
+        ("yes", None, True),  # no probabilities: the word decides
+        ("no", None, False),
+        ("yes", YES_THRESHOLD - 0.05, False),  # a hesitant yes is not enough
+        ("yes", YES_THRESHOLD + 0.05, True),
+        ("no", YES_THRESHOLD + 0.05, True),  # the probability decides over the word when known
+    ],
+)
+def test_second_reading_decides_by_the_probability_of_yes_when_the_endpoint_reports_it(
+    verdict: str, p_yes: float | None, stands: bool
+) -> None:
+    c, t = _client({"evidence": ["S2"], "status": "answered", "answer": "4 million dollars"}, verdict=verdict, p_yes=p_yes)
+    a = newsqa.ask(ART, "How much will the plan cost?", client=c)
+    assert (a.status == "answered") is stands
+    assert t.requests[-1].get("logprobs") is True  # the second reading asks for token probabilities
+    if not stands:
+        assert a.refusal is not None and a.refusal.check == "second_reading"
 
 
 def test_refused_answer_says_which_check_and_why() -> None:

@@ -16,9 +16,11 @@ from pydantic import BaseModel, Field, create_model
 
 from .. import prompts
 from ..grounding import Claim, Context, Grounding, claim_from_draft
+from ..grounding.base import Judge, Judgement
 from ..grounding.locate import unsupported_terms
 from ..grounding.pipeline import AnswerDraft
 from ..model.client import Completion, Message, ModelClient
+from ..model.logprobs import option_probability
 from ..progress import ProgressCallback, report, reporting
 from ..schemas import Answer, Refusal, Usage, Verdict, draft_model
 from .common import ArticleInput, as_article, check_question, default_client, meta, passages
@@ -60,6 +62,19 @@ def _task(question: str, history: Sequence[tuple[str, str]]) -> str:
     return task
 
 
+def _judge(cl: ModelClient, cache: bool, into: list[Completion[Verdict] | Completion[BaseModel]]) -> Judge:
+    """The model as the checks' judge: one yes/no reading, its probabilities asked for, its cost kept."""
+
+    async def judge(messages: list[Message]) -> Judgement:
+        report("checking", "checking the answer against its evidence")
+        done = await cl.acomplete(messages, Verdict, max_tokens=20, use_cache=cache, with_logprobs=True)
+        into.append(done)
+        shares = option_probability(done.logprobs, ("yes", "no")) if done.logprobs else None
+        return Judgement(done.value.verdict, shares["yes"] if shares else None)
+
+    return judge
+
+
 def _skipped(check: bool | None, skip: Collection[str]) -> set[str]:
     out = set(skip)
     if check is False:
@@ -89,14 +104,7 @@ async def draft_claim(
     query = q + " " + " ".join(h[0] for h in history)
     ids, chunks = passages(art, cl, query, ANSWER_MAX_TOKENS, ASK_CONTEXT_TOKENS, WHOLE_ARTICLE_TOKENS)
     completions: list[Completion[Verdict] | Completion[BaseModel]] = []
-
-    async def judge(messages: list[Message]) -> str:
-        report("checking", "checking the answer against its evidence")
-        done = await cl.acomplete(messages, Verdict, max_tokens=20, use_cache=cache)
-        completions.append(done)
-        return done.value.verdict
-
-    ctx = Context(art, q, chunks, set(ids) if ids is not None else None, judge)
+    ctx = Context(art, q, chunks, set(ids) if ids is not None else None, _judge(cl, cache, completions))
     messages = prompts.messages_for(prompts.article_block(art, ids), _task(q, history))
     report("answering", f"reading the article ({len(art.sentences)} sentences) and answering")
     done = await cl.acomplete(
@@ -106,6 +114,7 @@ async def draft_claim(
         use_cache=cache,
         on_delta=on_delta,
         review=grounding.reviewer(ctx),
+        with_logprobs=on_delta is None,
     )
     completions.append(done)
     claim = claim_from_draft(cast(AnswerDraft, done.value), ctx)
@@ -178,15 +187,7 @@ async def aask_many(
     answers: list[Answer] = []
     for i, (q, draft) in enumerate(zip(qs, drafts, strict=True)):
         completions: list[Completion[Verdict] | Completion[BaseModel]] = []
-
-        async def judge(
-            messages: list[Message], into: list[Completion[Verdict] | Completion[BaseModel]] = completions
-        ) -> str:
-            verdict = await cl.acomplete(messages, Verdict, max_tokens=20, use_cache=cache)
-            into.append(verdict)
-            return verdict.value.verdict
-
-        ctx = Context(art, q, chunks, set(ids) if ids is not None else None, functools.partial(judge, into=completions))
+        ctx = Context(art, q, chunks, set(ids) if ids is not None else None, _judge(cl, cache, completions))
         claim = claim_from_draft(draft, ctx)
         failed = grounding.failure(claim, ctx)
         if failed is not None and failed[0].feedback is not None:

@@ -17,11 +17,26 @@ from ..text.article import Article
 from ..text.chunking import Chunk
 from ..text.hostile import instruction_like, quarantined
 
-__all__ = ["Check", "Claim", "Context", "Judge", "Outcome"]
+__all__ = ["Check", "Claim", "Context", "Judge", "Judgement", "Outcome"]
 
 Message = dict[str, str]
-# Asks the model one yes/no question about a text: (messages) -> "yes" | "no".
-Judge = Callable[[list[Message]], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The model's reply to one yes/no question about a text."""
+
+    verdict: str  # "yes" or "no"
+    # The probability the model gave "yes" (from token log-probabilities), when the endpoint reports them.
+    p_yes: float | None = None
+
+    def says_yes(self, threshold: float) -> bool:
+        """Yes, by the model's probability against ``threshold`` when known, else by its word."""
+        return self.p_yes >= threshold if self.p_yes is not None else self.verdict == "yes"
+
+
+# Asks the model one yes/no question about a text.
+Judge = Callable[[list[Message]], Awaitable[Judgement]]
 Outcome = str | None  # None passes; a string is the reason for refusing
 
 

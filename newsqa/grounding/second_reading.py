@@ -13,7 +13,12 @@ from .. import prompts
 from ..schemas import Evidence
 from .base import Check, Claim, Context, Message, Outcome
 
-__all__ = ["SECOND_READING", "check_messages"]
+__all__ = ["SECOND_READING", "YES_THRESHOLD", "check_messages"]
+
+# The probability of "yes" an answer needs to stand, where the endpoint reports token probabilities
+# (else the model's word decides). Chosen on the SQuAD 2.0 tune split by benchmarks/calibrate.py: the
+# smallest threshold whose false refusals of correct drafts stay within its budget there.
+YES_THRESHOLD = 0.5
 
 
 def check_messages(question: str, answer: str, evidence: Sequence[Evidence]) -> list[Message]:
@@ -26,8 +31,10 @@ def check_messages(question: str, answer: str, evidence: Sequence[Evidence]) -> 
 async def _second_reading(claim: Claim, ctx: Context) -> Outcome:
     if ctx.judge is None:
         return None
-    verdict = await ctx.judge(check_messages(ctx.question, claim.answer or "", claim.evidence))
-    return None if verdict == "yes" else "a second reading of the evidence alone does not find the answer in it"
+    judgement = await ctx.judge(check_messages(ctx.question, claim.answer or "", claim.evidence))
+    if judgement.says_yes(YES_THRESHOLD):
+        return None
+    return "a second reading of the evidence alone does not find the answer in it"
 
 
 SECOND_READING = Check(

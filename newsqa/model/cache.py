@@ -36,6 +36,7 @@ _MIGRATIONS = (
         hits INTEGER NOT NULL DEFAULT 0
     )""",
     "CREATE INDEX responses_created ON responses(created)",
+    "ALTER TABLE responses ADD COLUMN logprobs TEXT",
 )
 
 
@@ -75,6 +76,7 @@ class CachedResponse:
     model: str
     value: dict[str, Any]
     usage: dict[str, int]
+    logprobs: Any = None  # the reply's token log-probabilities (newsqa.model.logprobs.to_json), if kept
 
 
 class Cache:
@@ -187,13 +189,15 @@ class Cache:
         if conn is None:
             return None
         try:
-            row = conn.execute("SELECT model, value, usage, created FROM responses WHERE key = ?", (key,)).fetchone()
+            row = conn.execute(
+                "SELECT model, value, usage, created, logprobs FROM responses WHERE key = ?", (key,)
+            ).fetchone()
             if row is None:
                 return None
             if self.ttl is not None and time.time() - row[3] > self.ttl:
                 return None
             conn.execute("UPDATE responses SET hits = hits + 1 WHERE key = ?", (key,))
-            return CachedResponse(row[0], json.loads(row[1]), json.loads(row[2]))
+            return CachedResponse(row[0], json.loads(row[1]), json.loads(row[2]), json.loads(row[4]) if row[4] else None)
         except sqlite3.OperationalError as exc:
             log.warning("newsqa cache lookup skipped: %s", exc)
             return None
@@ -204,14 +208,17 @@ class Cache:
         except ValueError:  # a row that does not parse is a miss, and will be overwritten
             return None
 
-    def set(self, key: str, model: str, value: dict[str, Any], usage: dict[str, int]) -> None:
+    def set(
+        self, key: str, model: str, value: dict[str, Any], usage: dict[str, int], *, logprobs: Any = None
+    ) -> None:
         conn = self._connect()
         if conn is None:
             return
+        kept = json.dumps(logprobs, ensure_ascii=False) if logprobs is not None else None
         try:
             conn.execute(
-                "INSERT OR REPLACE INTO responses (key, model, value, usage, created) VALUES (?, ?, ?, ?, ?)",
-                (key, model, json.dumps(value, ensure_ascii=False), json.dumps(usage), time.time()),
+                "INSERT OR REPLACE INTO responses (key, model, value, usage, created, logprobs) VALUES (?, ?, ?, ?, ?, ?)",
+                (key, model, json.dumps(value, ensure_ascii=False), json.dumps(usage), time.time(), kept),
             )
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):

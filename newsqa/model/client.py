@@ -39,6 +39,7 @@ from . import formats, loop
 from .cache import Cache, cache_key
 from .failures import SecretFilter, is_transient, replay_error, retry_after, scrub
 from .limits import Limiter
+from .logprobs import TOP_LOGPROBS, TokenLogprob, from_json, from_openai, to_json
 from .settings import EMBEDDED_MODEL, ResponseFormat, Settings, redact_url
 from .streams import streamed
 from .transports import AnyTransport, choose_transport
@@ -67,6 +68,8 @@ class Completion(Generic[T]):
     usage: Usage = field(default_factory=Usage)
     cached: bool = False
     attempts: int = 0
+    # The reply's tokens with their log-probabilities, when asked for and the endpoint reports them.
+    logprobs: list[TokenLogprob] | None = None
 
 
 _SECRETS = SecretFilter()
@@ -122,6 +125,7 @@ class ModelClient:
         self.cache: Cache | None = Cache() if cache is True else (cache or None)
         self._transport_given = transport
         self._format: ResponseFormat | None = None  # what negotiation settled on, for this client only
+        self._logprobs_refused = False  # the endpoint said no to logprobs once: never ask again
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncOpenAI] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self._tokenizer: Tokenizer | None = None
@@ -264,9 +268,17 @@ class ModelClient:
         )
 
     def complete(
-        self, messages: list[Message], schema: type[T], *, max_tokens: int = 512, use_cache: bool = True
+        self,
+        messages: list[Message],
+        schema: type[T],
+        *,
+        max_tokens: int = 512,
+        use_cache: bool = True,
+        with_logprobs: bool = False,
     ) -> Completion[T]:
-        return loop.run_sync(self.acomplete(messages, schema, max_tokens=max_tokens, use_cache=use_cache))
+        return loop.run_sync(
+            self.acomplete(messages, schema, max_tokens=max_tokens, use_cache=use_cache, with_logprobs=with_logprobs)
+        )
 
     async def acomplete(
         self,
@@ -277,6 +289,7 @@ class ModelClient:
         use_cache: bool = True,
         on_delta: Callable[[str | None], None] | None = None,
         review: Review[T] | None = None,
+        with_logprobs: bool = False,
     ) -> Completion[T]:
         """Ask for an object of ``schema``, re-asking while the reply is invalid or ``review`` objects.
 
@@ -285,6 +298,8 @@ class ModelClient:
         the last valid reply is returned for the caller to judge. A cache hit is final: it is not
         reviewed again. With ``on_delta`` the reply is streamed: it is called with each piece of text
         as it arrives, and with ``None`` whenever a new request starts (a retry or re-ask).
+        ``with_logprobs`` asks for the reply's token log-probabilities (kept in the cache with it);
+        an endpoint that does not report them gives a completion whose ``logprobs`` is None.
         """
         key = self.cache_key(messages, schema, max_tokens)
         if use_cache and self.cache is not None:
@@ -292,7 +307,14 @@ class ModelClient:
             if hit is not None:
                 try:
                     value = schema.model_validate(hit.value)
-                    return Completion(value, json.dumps(hit.value), hit.model, Usage(), cached=True)
+                    # An entry stored without asking for token probabilities has none (None); one whose
+                    # endpoint gave none when asked has an empty list, and serves such requests too.
+                    asked = hit.logprobs is not None
+                    if asked or not with_logprobs or self._logprobs_refused:
+                        tokens = from_json(hit.logprobs) if asked else None
+                        return Completion(
+                            value, json.dumps(hit.value), hit.model, Usage(), cached=True, logprobs=tokens or None
+                        )
                 except ValidationError:
                     log.warning("ignoring a cache entry that no longer validates against %s", schema.__name__)
         usage = Usage()
@@ -301,7 +323,7 @@ class ModelClient:
         last_error = "no reply"
         budget = self.settings.max_reasks
         for attempt in range(budget + 1):
-            response, requests = await self._send(convo, schema, max_tokens, usage, on_delta)
+            response, requests = await self._send(convo, schema, max_tokens, usage, on_delta, with_logprobs)
             usage = usage + _usage_of(response, requests)
             choices = response.choices
             if not choices:
@@ -333,9 +355,11 @@ class ModelClient:
                 verdict = review(value) if review is not None and attempt < budget else None
                 if verdict is None:
                     model_name = getattr(response, "model", None) or self.model
+                    tokens = from_openai(getattr(choices[0], "logprobs", None)) if with_logprobs else None
                     if use_cache and self.cache is not None:
-                        self.cache.set(key, model_name, value.model_dump(mode="json"), usage.model_dump())
-                    return Completion(value, raw, model_name, usage, cached=False, attempts=usage.requests)
+                        kept = to_json(tokens or []) if with_logprobs else None
+                        self.cache.set(key, model_name, value.model_dump(mode="json"), usage.model_dump(), logprobs=kept)
+                    return Completion(value, raw, model_name, usage, attempts=usage.requests, logprobs=tokens)
                 log.info("re-asking: %s", verdict[:200])
                 feedback = verdict
             convo += [{"role": "assistant", "content": raw[:4000]}, {"role": "user", "content": feedback}]
@@ -347,10 +371,13 @@ class ModelClient:
         )
 
     def _request_kwargs(
-        self, convo: list[Message], schema: type[BaseModel], max_tokens: int, fmt: ResponseFormat
+        self, convo: list[Message], schema: type[BaseModel], max_tokens: int, fmt: ResponseFormat, with_logprobs: bool
     ) -> dict[str, Any]:
         s = self.settings
         kwargs: dict[str, Any] = {"model": s.model_name, "temperature": s.temperature, "max_tokens": max_tokens}
+        if with_logprobs and not self._logprobs_refused:
+            kwargs["logprobs"] = True
+            kwargs["top_logprobs"] = TOP_LOGPROBS
         if s.top_p is not None:
             kwargs["top_p"] = s.top_p
         if s.seed is not None:
@@ -371,6 +398,7 @@ class ModelClient:
         max_tokens: int,
         usage: Usage,
         on_delta: Callable[[str | None], None] | None = None,
+        with_logprobs: bool = False,
     ) -> tuple[Any, int]:
         """One logical request: transient failures retried with backoff; format downgraded if refused.
 
@@ -390,7 +418,7 @@ class ModelClient:
 
         while True:
             fmt = self._response_format()
-            kwargs = self._request_kwargs(convo, schema, max_tokens, fmt)
+            kwargs = self._request_kwargs(convo, schema, max_tokens, fmt, with_logprobs)
             retrying = AsyncRetrying(
                 stop=stop_after_attempt(s.max_retries + 1) | stop_after_delay(s.timeout),
                 wait=wait,
@@ -413,10 +441,20 @@ class ModelClient:
                             else:
                                 on_delta(None)
                                 call = streamed(client, kwargs, on_delta)
-                            response = await asyncio.wait_for(call, min(deadline - time.monotonic(), s.per_attempt))
+                            try:
+                                response = await asyncio.wait_for(call, min(deadline - time.monotonic(), s.per_attempt))
+                            except openai.APIStatusError as exc:
+                                if "logprobs" in kwargs and "logprob" in str(exc.message).lower():
+                                    raise _LogprobsRefused from None
+                                raise
                         actual = getattr(getattr(response, "usage", None), "total_tokens", None) or estimate
                         self.limiter.spent(estimate, actual)
                         return self._chat_completion(response, sent, usage), sent
+            except _LogprobsRefused:
+                # Token probabilities are a refinement: an endpoint without them still answers.
+                log.info("%s does not report logprobs; asking without them", self.describe())
+                self._logprobs_refused = True
+                continue
             except openai.BadRequestError as exc:
                 nxt = formats.next_format(fmt)
                 negotiable = s.response_format == "auto" and not self.embedded
@@ -486,6 +524,10 @@ class ModelClient:
             delay = max(delay, min(after, s.max_backoff * 4))
             self.limiter.pause(delay)  # the server is rate-limiting this client, not one request
         return delay
+
+
+class _LogprobsRefused(Exception):
+    """The endpoint rejected a request for token log-probabilities (not a failure of the request)."""
 
 
 def _usage_of(response: Any, requests: int) -> Usage:

@@ -138,6 +138,12 @@ class LocalModelTransport(ThreadedTransport):
         for k in ("top_p", "seed", "stop"):
             if body.get(k) is not None:
                 kwargs[k] = body[k]
+        recorder: _TokenRecorder | None = None
+        if body.get("logprobs") and not body.get("stream"):
+            # llama-cpp-python's own logprobs need logits for every prompt token (gigabytes at this
+            # context size); a logits processor sees each generated step's logits for free.
+            recorder = _TokenRecorder(int(body.get("top_logprobs") or 1))
+            kwargs["logits_processor"] = [recorder]
         if body.get("stream"):
             return httpx2.Response(
                 200, headers={"content-type": "text/event-stream"}, stream=_EventStream(self, kwargs, body.get("model"))
@@ -157,6 +163,8 @@ class LocalModelTransport(ThreadedTransport):
             if key:
                 self._save(llama, key)
                 self._remember_for_system(messages, key)
+            if recorder is not None and out.get("choices"):
+                out["choices"][0]["logprobs"] = {"content": recorder.content(llama)}
         out["model"] = body.get("model") or out.get("model")
         return httpx2.Response(200, json=out)
 
@@ -322,6 +330,45 @@ class _EventStream(httpx2.SyncByteStream):
 
     def close(self) -> None:
         self._gen.close()  # releases the model if the reader stops early
+
+
+class _TokenRecorder:
+    """A logits processor that leaves the logits alone and notes each step's likeliest tokens.
+
+    It runs before the grammar, so the probabilities are the model's own (a token the schema forbids
+    keeps its share). The token chosen at a step is known at the next one (the last of its input
+    ids); the final step chooses the end of the reply, which OpenAI does not report either.
+    """
+
+    def __init__(self, top: int) -> None:
+        self.top = max(1, min(top, 20))
+        self.steps: list[list[tuple[int, float]]] = []  # each step's likeliest (token, log-probability)
+        self.chosen: list[tuple[int, float]] = []  # the token each step chose, with its log-probability
+        self._last: Any = None  # the latest step's full distribution, until its choice is known
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import numpy as np
+
+        if self._last is not None:
+            token = int(input_ids[-1])
+            self.chosen.append((token, float(self._last[token])))
+        peak = float(scores.max())
+        logp = scores - (peak + float(np.log(np.exp(scores - peak).sum())))
+        ids = np.argpartition(logp, -self.top)[-self.top :]
+        self.steps.append([(int(t), float(logp[t])) for t in ids[np.argsort(-logp[ids])]])
+        self._last = logp
+        return scores
+
+    def content(self, llama: Any) -> list[dict[str, Any]]:
+        """The steps in OpenAI's ``logprobs.content`` shape."""
+
+        def text(token: int) -> str:
+            return bytes(llama.detokenize([token])).decode("utf-8", errors="replace")
+
+        return [
+            {"token": text(token), "logprob": lp, "top_logprobs": [{"token": text(t), "logprob": v} for t, v in top]}
+            for top, (token, lp) in zip(self.steps, self.chosen, strict=False)
+        ]
 
 
 def _error(status: int, message: str) -> httpx2.Response:

@@ -28,6 +28,9 @@ _SCRUB_HEADERS = frozenset(
 _KEEP_RESPONSE_HEADERS = frozenset({"content-type", "retry-after"})
 # Request fields that vary between runs without changing the meaning of a request.
 _VOLATILE = frozenset({"stream_options", "user", "metadata"})
+# Request fields that annotate a reply without changing it: a recording made with or without them
+# serves both (the reply replayed carries the token probabilities only if it was recorded with them).
+_ANNOTATIONS = frozenset({"logprobs", "top_logprobs"})
 
 
 def normalise_body(raw: bytes) -> dict[str, Any]:
@@ -42,7 +45,8 @@ def normalise_body(raw: bytes) -> dict[str, Any]:
 
 def exchange_key(method: str, path: str, body: bytes) -> str:
     """What a request is matched on: method, path and the canonical JSON of its body."""
-    canon = json.dumps(normalise_body(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    fields = {k: v for k, v in normalise_body(body).items() if k not in _ANNOTATIONS}
+    canon = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{method} {path}\n{canon}".encode()).hexdigest()[:24]
 
 

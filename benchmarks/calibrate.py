@@ -1,0 +1,152 @@
+"""Calibrate the answer checks' one free number on the SQuAD 2.0 tune split; report it on the test split.
+
+    python benchmarks/calibrate.py                 # fit on squad-tune.jsonl, report on squad-test.jsonl if present
+
+Reads the rows ``benchmarks/squad.py`` saved (every check's outcome on each draft, and the second
+reading's probability of "yes"), so nothing is asked of the model again. Two ways to decide:
+
+- **threshold**: the pipeline as shipped, the second reading standing when P(yes) >= t;
+- **combiner**: a logistic regression over every check's outcome and log-odds of P(yes), a handful of
+  numbers; it would replace the threshold only if it beats it on the test split.
+
+Both are fitted on the tune split alone, to the highest balanced accuracy (the mean of answerable and
+unanswerable accuracy) a draft-level decision can reach there; the test split is only scored.
+Writes benchmarks/calibration.md and calibration.json.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from newsqa.grounding import CHECK_NAMES  # noqa: E402
+from newsqa.grounding.second_reading import YES_THRESHOLD  # noqa: E402
+
+OUT = Path(__file__).resolve().parent
+RULES = [n for n in CHECK_NAMES if n not in ("answered", "second_reading")]
+GRID = [round(0.05 * k, 2) for k in range(1, 20)]
+
+
+def rows_of(split: str) -> list[dict[str, Any]]:
+    path = OUT / f"squad-{split}.jsonl"
+    if not path.exists():
+        return []
+    rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    return [r for r in rows if r["system"] == "newsqa" and "p_yes" in r and r["draft"] is not None]
+
+
+def _log_odds(p: float | None) -> float:
+    p = 0.5 if p is None else min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def features(r: dict[str, Any]) -> list[float]:
+    """Each rule check failed (1) or passed (0), and the second reading's log-odds of yes."""
+    return [1.0, _log_odds(r["p_yes"]), *(0.0 if r["checks"].get(n, True) else 1.0 for n in RULES)]
+
+
+def stands_by_threshold(r: dict[str, Any], t: float) -> bool:
+    if not all(r["checks"].get(n, True) for n in RULES):
+        return False
+    return r["p_yes"] >= t if r["p_yes"] is not None else bool(r["checks"].get("second_reading", True))
+
+
+def fit(rows: list[dict[str, Any]], l2: float = 1.0, steps: int = 3000, lr: float = 0.1) -> list[float]:
+    """Logistic regression (label: the draft is a right answer to an answerable question) by gradient descent."""
+    xs = [features(r) for r in rows]
+    ys = [1.0 if r["answerable"] and r["draft_correct"] else 0.0 for r in rows]
+    w = [0.0] * len(xs[0])
+    for _ in range(steps):
+        grad = [0.0] * len(w)
+        for x, y in zip(xs, ys, strict=True):
+            z = sum(a * b for a, b in zip(w, x, strict=True))
+            p = 1 / (1 + math.exp(-max(min(z, 30), -30)))
+            for j, xj in enumerate(x):
+                grad[j] += (p - y) * xj
+        w = [wj - lr * (gj / len(xs) + (l2 * wj / len(xs) if j else 0.0)) for j, (wj, gj) in enumerate(zip(w, grad, strict=True))]
+    return w
+
+
+def combined(w: list[float], r: dict[str, Any]) -> float:
+    z = sum(a * b for a, b in zip(w, features(r), strict=True))
+    return 1 / (1 + math.exp(-max(min(z, 30), -30)))
+
+
+def score(rows: list[dict[str, Any]], stands: Any) -> dict[str, Any]:
+    """Answerable and unanswerable accuracy over ALL questions of the split (undrafted ones count as refused)."""
+    ans = [r for r in rows if r["answerable"]]
+    una = [r for r in rows if not r["answerable"]]
+    a = sum(1 for r in ans if r["draft"] is not None and r["draft_correct"] and stands(r))
+    u = sum(1 for r in una if r["draft"] is None or not stands(r))
+    return {"answerable": (a, len(ans)), "unanswerable": (u, len(una)), "balanced": (a / max(1, len(ans)) + u / max(1, len(una))) / 2}
+
+
+def all_rows(split: str) -> list[dict[str, Any]]:
+    path = OUT / f"squad-{split}.jsonl"
+    if not path.exists():
+        return []
+    return [r for r in map(json.loads, path.read_text().splitlines()) if r["system"] == "newsqa" and "p_yes" in r]
+
+
+def _pct(k: int, n: int) -> str:
+    return f"{k / n:.1%} ({k}/{n})" if n else "–"
+
+
+def main() -> None:
+    tune, test = all_rows("tune"), all_rows("test")
+    if not tune:
+        sys.exit("no tune rows with P(yes): run benchmarks/squad.py --split tune first")
+    best_t = max(GRID, key=lambda t: (score(tune, lambda r: stands_by_threshold(r, t))["balanced"], -abs(t - 0.5)))
+    drafted = [r for r in tune if r["draft"] is not None]
+    w = fit(drafted)
+    best_c = max(GRID, key=lambda c: (score(tune, lambda r: combined(w, r) >= c)["balanced"], -abs(c - 0.5)))
+    deciders = {
+        "word (P(yes) not used)": lambda r: stands_by_threshold({**r, "p_yes": None}, 0.5),
+        f"threshold {YES_THRESHOLD:g} (shipped)": lambda r: stands_by_threshold(r, YES_THRESHOLD),
+        f"threshold {best_t:g} (best on tune)": lambda r: stands_by_threshold(r, best_t),
+        f"combiner >= {best_c:g} (fitted on tune)": lambda r: combined(w, r) >= best_c,
+    }
+    lines = [
+        "# Calibrating the second reading on SQuAD 2.0",
+        "",
+        "`python benchmarks/calibrate.py` — from the rows of `squad-tune.jsonl` and `squad-test.jsonl` "
+        "(`benchmarks/squad.py`), no model request. Fitted on the tune split only; the test split is only scored. "
+        "Accuracy counts every question of the split (a draft that said the article does not say counts as refused).",
+        "",
+        "| decision | split | answerable accuracy | unanswerable accuracy | balanced |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for name, stands in deciders.items():
+        for split, rows in (("tune", tune), ("test", test)):
+            if not rows:
+                continue
+            s = score(rows, stands)
+            lines.append(
+                f"| {name} | {split} | {_pct(*s['answerable'])} | {_pct(*s['unanswerable'])} | {s['balanced']:.1%} |"
+            )
+    lines += ["", "P(yes) threshold sweep (tune): catches among drafted unanswerable, false refusals of correct drafts.", ""]
+    lines += ["| threshold | catches | wrongly refuses |", "|---:|---:|---:|"]
+    una = [r for r in drafted if not r["answerable"] and r["p_yes"] is not None]
+    good = [r for r in drafted if r["answerable"] and r["draft_correct"] and r["p_yes"] is not None]
+    for t in GRID:
+        lines.append(
+            f"| {t:g} | {_pct(sum(r['p_yes'] < t for r in una), len(una))} | {_pct(sum(r['p_yes'] < t for r in good), len(good))} |"
+        )
+    names = ["bias", "log-odds P(yes)", *RULES]
+    lines += ["", "Combiner weights (tune): " + ", ".join(f"{n} {v:+.2f}" for n, v in zip(names, w, strict=True))]
+    (OUT / "calibration.md").write_text("\n".join(lines) + "\n")
+    (OUT / "calibration.json").write_text(
+        json.dumps({"best_threshold": best_t, "combiner": dict(zip(names, w, strict=True)), "combiner_cut": best_c}, indent=1)
+        + "\n"
+    )
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
