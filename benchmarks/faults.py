@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import newsqa  # noqa: E402
 from newsqa.schemas import Answer, draft_model  # noqa: E402
-from newsqa.testing import FakeOpenAIServer, chat_completion, streamed_completion  # noqa: E402
+from newsqa.testing import FakeOpenAIServer, asks_for_actions, chat_completion, check_reply, streamed_completion  # noqa: E402
 
 GOOD = json.dumps({"evidence": ["S1"], "status": "answered", "answer": "DHS asked the Pentagon for troops"})
 DRAFT = draft_model(Answer)
@@ -165,8 +165,10 @@ SUMMARY = json.dumps({**_SUMMARY, "entities": {"people": [], "organizations": []
 
 def _fake_model(body: dict[str, Any]) -> str:
     last = str(body.get("messages", [{}])[-1].get("content", ""))
-    if "verdict" in json.dumps(body.get("response_format", {})):
-        return json.dumps({"verdict": "yes"})
+    if (checked := check_reply(body)) is not None:
+        return json.dumps(checked)
+    if asks_for_actions(body):
+        return json.dumps({"actions": []})
     if "Summarize" in last or "<notes>" in last:
         return SUMMARY
     if "北京" in last:  # the Chinese article: an answer citing its second sentence, as a model would

@@ -36,7 +36,7 @@ from pydantic import BaseModel  # noqa: E402
 
 import newsqa  # noqa: E402
 from benchmarks.accuracy import f1, norm  # noqa: E402
-from newsqa.api.questions import draft_claim  # noqa: E402
+from newsqa.api.questions import draft_claim, draft_confidence  # noqa: E402
 from newsqa.grounding import ANSWER_CHECKS, CHECK_NAMES, Grounding  # noqa: E402
 from newsqa.grounding.alignment import ANSWER_ADDS, QUESTION_TERMS  # noqa: E402
 from newsqa.model.logprobs import option_probability, value_tokens  # noqa: E402
@@ -120,10 +120,10 @@ def draft_confidence(tokens: list[Any] | None) -> dict[str, float | None]:
     """The draft's own confidence: P(status answered), and its answer tokens' mean and least log-probability."""
     if not tokens:
         return {"p_answered": None, "answer_mean_lp": None, "answer_min_lp": None}
-    status = option_probability(tokens, ("answered", "not_in_article"), after='"status"')
+    status = draft_confidence(tokens)
     span = [t.logprob for t in value_tokens(tokens, "answer")]
     return {
-        "p_answered": round(status["answered"], 4) if status else None,
+        "p_answered": round(status, 4) if status is not None else None,
         "answer_mean_lp": round(sum(span) / len(span), 4) if span else None,
         "answer_min_lp": round(min(span), 4) if span else None,
     }

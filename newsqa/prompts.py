@@ -27,6 +27,8 @@ PROMPT_NAMES = (
     "check_system",
     "check",
     "summarize",
+    "actions",
+    "support",
     "reduce",
     "extract",
     "reask",

@@ -19,7 +19,9 @@ from pydantic.config import JsonDict
 
 __all__ = [
     "Action",
+    "ActionList",
     "Answer",
+    "Dropped",
     "Entities",
     "Evidence",
     "KeyPoint",
@@ -28,6 +30,7 @@ __all__ = [
     "Usage",
     "Verdict",
     "draft_model",
+    "verdicts_for",
     "is_evidence_list",
 ]
 
@@ -116,19 +119,54 @@ class Verdict(BaseModel):
     verdict: Literal["yes", "no"]
 
 
+@functools.lru_cache(maxsize=32)
+def verdicts_for(n: int) -> type[BaseModel]:
+    """One verdict per numbered claim, in order: exactly ``n`` of them."""
+    return create_model(
+        "Verdicts",
+        verdicts=(list[Literal["yes", "no"]], Field(min_length=n, max_length=n)),
+    )
+
+
 class KeyPoint(BaseModel):
     point: str = Field(description="one fact from the article, in one sentence")
     evidence: list[Evidence] = Field(default_factory=list, description="the sentences that state it")
 
 
-class Action(BaseModel):
-    """Who did or requested what, of whom."""
+ReportedAs = Literal["done", "requested", "asked_whether", "alleged", "planned", "reported_by_others"]
 
-    actor: str = Field(description="who acted or asked")
-    action: str = Field(description="the verb: requested, announced, approved, ...")
+
+class Action(BaseModel):
+    """Who did or requested what, of whom, and how the article reports it."""
+
+    actor: str = Field(description="who acted or asked: every party to a joint action (all co-signers), as the article names them")
+    action: str = Field(description="a verb phrase: asked, sent a letter urging, approved, denied, ...")
     object: str = Field(description="what was requested or done")
-    recipient: str | None = Field(default=None, description="of whom it was requested, if anyone")
+    recipient: str | None = Field(default=None, description="of or to whom, as the article says; null if no one")
+    reported_as: ReportedAs = Field(
+        default="done",
+        description="how the article reports it: done, requested, asked_whether, alleged, planned, or "
+        "reported_by_others (the article attributes it to reports or sources)",
+    )
     evidence: list[Evidence] = Field(default_factory=list, description="the sentences that state it")
+
+
+class ActionList(BaseModel):
+    """Every distinct action or request an article reports, once each."""
+
+    actions: list[Action] = Field(default_factory=list, max_length=8)
+
+
+SummaryItem = Literal["key_point", "action", "summary_sentence"]
+
+
+class Dropped(BaseModel):
+    """An item of a summary that newsqa did not let stand: which check stopped it, and why."""
+
+    item: SummaryItem
+    text: str = Field(description="the item as the model wrote it")
+    check: str = Field(description="the grounding check that stopped it")
+    reason: str
 
 
 class Entities(BaseModel):
@@ -143,10 +181,15 @@ class Summary(_Result):
     """A grounded summary of the article."""
 
     headline: str = Field(description="a factual headline of at most 15 words")
-    summary: str = Field(description="2 to 4 sentences")
+    summary: str = Field(description="2 to 4 complete sentences")
     key_points: list[KeyPoint] = Field(default_factory=list, max_length=5)
     entities: Entities = Field(default_factory=Entities)
-    actions: list[Action] = Field(default_factory=list, max_length=5)
+    actions: list[Action] = Field(default_factory=list, max_length=8)
+    dropped: list[Dropped] = Field(
+        default_factory=list,
+        description="items the grounding checks stopped (their evidence does not state them, say), with the reason",
+        json_schema_extra=_META,
+    )
 
 
 # -- drafts: what the model fills in --------------------------------------------------------------
@@ -164,17 +207,18 @@ def _is_meta(field: Any) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def draft_model(model: type[BaseModel], first: tuple[str, ...] = ()) -> type[BaseModel]:
+def draft_model(model: type[BaseModel], first: tuple[str, ...] = (), omit: tuple[str, ...] = ()) -> type[BaseModel]:
     """The model-facing twin of ``model``: evidence as references, no run metadata.
 
     Works for any user model: nested models, ``list[...]`` and ``X | None`` are rewritten recursively.
     ``first`` names top-level fields the model should fill before the others (models write JSON in
-    schema order, and what they write first shapes the rest).
+    schema order, and what they write first shapes the rest); ``omit`` names top-level fields another
+    request fills.
     """
     fields: dict[str, Any] = {}
     items = sorted(model.model_fields.items(), key=lambda kv: kv[0] not in first)
     for name, field in items:
-        if _is_meta(field):
+        if _is_meta(field) or name in omit:
             continue
         ann = _draft_annotation(field.annotation)
         if field.metadata:

@@ -122,24 +122,60 @@ def streamed_completion(
 Reply = str | dict[str, Any] | httpx2.Response | Exception | Callable[[httpx2.Request], httpx2.Response]
 
 
-def verdict_completion(verdict: str, p_yes: float) -> dict[str, Any]:
-    """A chat completion of ``{"verdict": ...}`` with OpenAI-shaped token log-probabilities."""
+def choice_completion(reply: dict[str, Any], field: str, shares: dict[str, float]) -> dict[str, Any]:
+    """A chat completion of ``reply`` (a JSON object) with OpenAI-shaped token log-probabilities in
+    which the string value of ``field`` was chosen among ``shares`` (option -> probability)."""
     import math
 
     def lp(p: float) -> float:
         return math.log(max(p, 1e-9))
 
-    shares = {"yes": p_yes, "no": 1 - p_yes}
-    tokens = ['{"', "verdict", '":', ' "', verdict, '"}']
-    content = [{"token": t, "logprob": 0.0, "top_logprobs": [{"token": t, "logprob": 0.0}]} for t in tokens]
-    content[4] = {
-        "token": verdict,
-        "logprob": lp(shares[verdict]),
-        "top_logprobs": [{"token": w, "logprob": lp(p)} for w, p in sorted(shares.items(), key=lambda kv: -kv[1])],
+    text = json.dumps(reply)
+    value = json.dumps(reply[field])
+    at = text.index(json.dumps(field) + ": " + value) + len(json.dumps(field) + ": ")
+    pieces = [text[:at], value[0], value[1:-1], text[at + len(value) - 1 :]]
+    content = [{"token": t, "logprob": 0.0, "top_logprobs": [{"token": t, "logprob": 0.0}]} for t in pieces if t]
+    ranked = sorted(shares.items(), key=lambda kv: -kv[1])
+    content[2] = {
+        "token": reply[field],
+        "logprob": lp(shares[reply[field]]),
+        "top_logprobs": [{"token": w, "logprob": lp(p)} for w, p in ranked],
     }
-    body = chat_completion(json.dumps({"verdict": verdict}))
+    body = chat_completion(text)
     body["choices"][0]["logprobs"] = {"content": content}
     return body
+
+
+def verdict_completion(verdict: str, p_yes: float) -> dict[str, Any]:
+    """A chat completion of ``{"verdict": ...}`` with OpenAI-shaped token log-probabilities."""
+    return choice_completion({"verdict": verdict}, "verdict", {"yes": p_yes, "no": 1 - p_yes})
+
+
+def check_reply(body: dict[str, Any], verdict: str = "yes") -> dict[str, Any] | None:
+    """The reply to one of newsqa's check requests (an answer's second reading, a summary's items
+    read against their evidence) with ``verdict`` throughout; None for any other request. For rule-based
+    fakes (:class:`FakeOpenAIServer` with a callable) that script only drafts."""
+    if not _is_check(body):
+        return None
+    n = _claims_asked(body)
+    return {"verdicts": [verdict] * n} if n else {"verdict": verdict}
+
+
+def asks_for_actions(body: dict[str, Any]) -> bool:
+    """Whether ``body`` is the request that lists an article's who-did-what records."""
+    from .prompts import load
+
+    messages = body.get("messages") or [{}]
+    return str(messages[-1].get("content", "")).endswith(load("actions"))
+
+
+def _claims_asked(body: dict[str, Any]) -> int:
+    """How many verdicts a batched reading of claims asks for (0: not such a request)."""
+    import re
+
+    messages = body.get("messages") or [{}]
+    m = re.search(r"with exactly (\d+) verdicts", str(messages[-1].get("content", "")))
+    return int(m.group(1)) if m else 0
 
 
 def _is_check(body: dict[str, Any]) -> bool:
@@ -157,7 +193,8 @@ class ScriptedTransport(ThreadedTransport):
     or a callable taking the request. ``requests`` keeps the parsed request bodies.
 
     With ``verdict`` ("yes" or "no"), newsqa's answer checks (the second reading of an answer's
-    evidence) get that verdict without taking a scripted reply, so a script lists only the drafts.
+    evidence, and the batched reading of a summary's items) get that verdict without taking a
+    scripted reply, so a script lists only the drafts.
     With ``p_yes`` as well, a check that asks for token log-probabilities gets them too: the deciding
     token gives "yes" that probability and "no" the rest.
     """
@@ -174,9 +211,10 @@ class ScriptedTransport(ThreadedTransport):
             body = normalise_body(request.read())
             self.requests.append(body)
             try:
-                if self.verdict is not None and _is_check(body):
-                    reply: Reply = {"verdict": self.verdict}
-                    if self.p_yes is not None and body.get("logprobs"):
+                checked = check_reply(body, self.verdict) if self.verdict is not None else None
+                if checked is not None:
+                    reply: Reply = checked
+                    if self.p_yes is not None and body.get("logprobs") and "verdict" in checked:
                         reply = verdict_completion(self.verdict, self.p_yes)
                 else:
                     reply = next(self._replies)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import newsqa
-from newsqa.testing import FakeOpenAIServer
+from newsqa.testing import FakeOpenAIServer, asks_for_actions, check_reply
 
 from .conftest import ROOT, SAMPLE
 
@@ -28,8 +28,10 @@ SUMMARY = {
 
 
 def rule(body: dict[str, Any]) -> dict[str, Any]:
-    if "verdict" in json.dumps(body.get("response_format", {})):
-        return {"verdict": "yes"}
+    if (checked := check_reply(body)) is not None:
+        return checked
+    if asks_for_actions(body):
+        return {"actions": []}
     if "Summarize" in body["messages"][-1]["content"]:
         return SUMMARY
     return {"evidence": ["S1"], "status": "answered", "answer": "the council"}

@@ -206,3 +206,22 @@ def test_verbose_terminal_shows_the_reason(tmp_path: Path) -> None:
 def test_unknown_check_name_on_the_command_line_is_a_usage_error() -> None:
     r = run("ask", "Who requested what?", str(SAMPLE), "--skip-check", "nope")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "unknown check" in r.stderr
+
+
+@pytest.mark.parametrize(("p_answered", "stands"), [(0.9, True), (0.3, False), (None, True)])
+def test_a_draft_the_model_was_unsure_of_is_refused_by_draft_confidence(
+    monkeypatch: pytest.MonkeyPatch, p_answered: float | None, stands: bool
+) -> None:
+    from newsqa.grounding import confidence
+    from newsqa.testing import choice_completion
+
+    monkeypatch.setattr(confidence, "ANSWERED_THRESHOLD", 0.5)
+    draft = {"evidence": ["S2"], "status": "answered", "answer": "4 million dollars"}
+    shares = {"answered": p_answered or 0.0, "not_in_article": 1 - (p_answered or 0.0)}
+    reply = choice_completion(draft, "status", shares) if p_answered is not None else draft
+    c, t = _client(reply)
+    a = newsqa.ask(ART, "How much will the plan cost?", client=c)
+    assert t.requests[0].get("logprobs") is True
+    assert (a.status == "answered") is stands
+    if not stands:
+        assert a.refusal is not None and a.refusal.check == "draft_confidence" and "0.30" in a.refusal.reason

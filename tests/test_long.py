@@ -33,13 +33,15 @@ def fake_model(requests: list[dict]) -> ScriptedTransport:
         ids = re.findall(r"\[(S\d+|P\d+)\]", user)
         if "Question:" in user:
             out = {"evidence": [ids[0]], "status": "answered", "answer": "an answer"}
+        elif "who did or requested what" in user:
+            act = {"actor": "a", "action": "asked", "object": "o", "recipient": None, "reported_as": "done"}
+            out = {"actions": [{**act, "evidence": ids[-1:]}]}
         else:
             out = {
                 "headline": "h",
                 "summary": "s.",
-                "key_points": [{"point": f"point from {i}", "evidence": [i]} for i in ids[:2]],
+                "key_points": [{"point": f"point number {k}", "evidence": [i]} for k, i in enumerate(ids[:2])],
                 "entities": {"people": [], "organizations": [], "places": ["Nowhere-in-the-text"]},
-                "actions": [{"actor": "a", "action": "asked", "object": "o", "recipient": None, "evidence": ids[-1:]}],
             }
         return httpx2.Response(200, json=chat_completion(json.dumps(out)), request=request)
 
@@ -68,7 +70,8 @@ def test_question_on_long_article_uses_best_chunks(long_article: newsqa.Article)
 
 def test_summary_of_long_article_maps_and_reduces(long_article: newsqa.Article) -> None:
     requests: list[dict] = []
-    client = newsqa.ModelClient(transport=fake_model(requests), cache=False, context_window=WINDOW)
+    transport = fake_model(requests)
+    client = newsqa.ModelClient(transport=transport, cache=False, context_window=WINDOW)
     s = newsqa.summarize(long_article, client=client)
     maps = [r for r in requests if "<article>" in r["messages"][-1]["content"]]
     reduces = [r for r in requests if "<notes>" in r["messages"][-1]["content"]]
@@ -79,7 +82,7 @@ def test_summary_of_long_article_maps_and_reduces(long_article: newsqa.Article) 
         for ev in kp.evidence:
             assert long_article.text[ev.start : ev.end] == ev.quote
     assert s.entities.places == []  # not named in the article: dropped
-    assert s.usage.requests == len(requests)
+    assert s.usage.requests == len(transport.requests)  # drafts, action lists and the items' reading
 
 
 def test_hierarchical_reduce_when_notes_overflow(long_article: newsqa.Article) -> None:

@@ -10,6 +10,7 @@ import pytest
 import newsqa
 from newsqa import prompts
 from newsqa.grounding.second_reading import check_messages
+from newsqa.grounding.support import Record, support_messages
 from newsqa.model.formats import prompt_schema
 from newsqa.schemas import Answer, Evidence, draft_model
 
@@ -31,6 +32,13 @@ def _rendered() -> dict[str, list[dict[str, str]]]:
         ),
         "check": check_messages("What will the plan cost?", "$4 million", ev),
         "summarize": prompts.messages_for(block, prompts.load("summarize")),
+        "actions": prompts.messages_for(block, prompts.load("actions")),
+        "support": support_messages(
+            [
+                Record("key_point", "The plan costs $4 million.", ev),
+                Record("action", "The council approved the plan (of or to the mayor).", ev),
+            ]
+        ),
         "reduce": [
             {"role": "system", "content": prompts.load("system")},
             {"role": "user", "content": prompts.render("reduce", notes=notes)},

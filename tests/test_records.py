@@ -24,6 +24,7 @@ def action() -> st.SearchStrategy[dict[str, Any]]:
             "action": st.sampled_from(ACTIONS),
             "object": st.sampled_from([*PARTIES, "20,000 troops", "assistance"]),
             "recipient": st.none() | st.sampled_from(PARTIES),
+            "reported_as": st.sampled_from(["done", "requested", "reported_by_others"]),
             "evidence": st.lists(st.sampled_from(["S1", "S2", "S4"]), min_size=1, max_size=2),
         }
     )
@@ -37,9 +38,8 @@ def test_returned_actions_are_distinct_and_keep_their_roles_apart(actions: list[
         "summary": "DHS asked the Pentagon for 20,000 National Guard troops.",
         "key_points": [{"point": "DHS asked for troops.", "evidence": ["S1"]}],
         "entities": {"people": [], "organizations": [], "places": []},
-        "actions": actions,
     }
-    client = newsqa.ModelClient(transport=ScriptedTransport([draft]), cache=False)
+    client = newsqa.ModelClient(transport=ScriptedTransport([draft, {"actions": actions}], verdict="yes"), cache=False)
     summary = newsqa.summarize(newsqa.Article.from_file(SAMPLE), client=client)
     keys = []
     for a in summary.actions:
@@ -50,3 +50,73 @@ def test_returned_actions_are_distinct_and_keep_their_roles_apart(actions: list[
     assert len(keys) == len(set(keys))  # no two returned actions are the same record
     if len(summary.actions) < len(actions):
         assert any("action record" in w for w in summary.warnings)  # and the result says so
+
+
+BODY = {
+    "headline": "DHS asks the Pentagon for troops",
+    "summary": "DHS asked the Pentagon for 20,000 National Guard troops.",
+    "key_points": [],
+    "entities": {"people": [], "organizations": [], "places": []},
+}
+
+
+def _summarize(*replies: Any, verdict: str | None = None) -> tuple[newsqa.Summary, ScriptedTransport]:
+    t = ScriptedTransport(list(replies), verdict=verdict)
+    client = newsqa.ModelClient(transport=t, cache=False)
+    return newsqa.summarize(newsqa.Article.from_file(SAMPLE), client=client), t
+
+
+def test_an_item_its_evidence_does_not_state_is_dropped_with_the_check_and_reason() -> None:
+    act = {"actor": "the Pentagon", "action": "approved", "object": "the request", "recipient": "DHS",
+           "reported_as": "done", "evidence": ["S3"]}  # fmt: skip
+    # Read against its own evidence: no; against the sentence that shares most of its words: no again.
+    summary, t = _summarize({**BODY}, {"actions": [act]}, {"verdicts": ["no"]}, {"verdicts": ["no"]})
+    assert summary.actions == [] and len(t.requests) == 4
+    (d,) = summary.dropped
+    assert (d.item, d.check) == ("action", "supported") and "Pentagon approved the request" in d.text
+    assert "does not find it stated" in d.reason and any("dropped" in w for w in summary.warnings)
+    # The reading saw the record as a statement, next to its own evidence and nothing else.
+    check = t.requests[2]["messages"][-1]["content"]
+    assert "Claim 1: the Pentagon approved the request (of or to DHS)." in check
+    assert "Pentagon attorneys are currently reviewing the request" in check and "McLaughlin" not in check
+
+
+def test_a_true_item_that_cites_the_wrong_sentence_is_re_cited_from_the_sentence_that_states_it() -> None:
+    point = {"point": "About 2,000 agents were recruited from the Drug Enforcement Administration and others.",
+             "evidence": ["S1"]}  # fmt: skip
+    summary, t = _summarize({**BODY, "key_points": [point]}, {"actions": []}, {"verdicts": ["no"]}, {"verdicts": ["yes"]})
+    (kp,) = summary.key_points
+    assert "approximately 2,000 agents" in kp.evidence[0].quote and "20,000 National Guard" not in kp.evidence[0].quote
+    assert summary.dropped == [] and any("re-cited" in w for w in summary.warnings)
+    assert "approximately 2,000 agents" in t.requests[3]["messages"][-1]["content"]
+
+
+def test_items_naming_what_the_article_never_mentions_are_dropped_without_asking_the_model() -> None:
+    point = {"point": "Governor Greg Abbott sent 5,000 troops.", "evidence": ["S1"]}
+    summary, t = _summarize({**BODY, "key_points": [point]}, {"actions": []})
+    assert summary.key_points == [] and summary.dropped[0].check == "outside_knowledge"
+    assert "Greg Abbott" in summary.dropped[0].reason and len(t.requests) == 2  # no reading was needed
+
+
+def test_a_summary_cut_off_mid_sentence_loses_the_fragment_and_says_so() -> None:
+    body = {**BODY, "summary": "DHS asked the Pentagon for 20,000 National Guard troops. Pentagon attorneys are "
+            "reviewing the request. The Senators stated, "}  # fmt: skip
+    summary, _ = _summarize(body, {"actions": []}, verdict="yes")
+    assert summary.summary == "DHS asked the Pentagon for 20,000 National Guard troops. Pentagon attorneys are reviewing the request."
+    assert [(d.item, d.check) for d in summary.dropped] == [("summary_sentence", "complete_sentences")]
+
+
+def test_summary_sentences_with_outside_names_are_dropped_and_the_rest_kept() -> None:
+    body = {**BODY, "summary": "DHS asked the Pentagon for 20,000 National Guard troops. Senator John Smith objected."}
+    summary, _ = _summarize(body, {"actions": []}, verdict="yes")
+    assert summary.summary == "DHS asked the Pentagon for 20,000 National Guard troops."
+    assert summary.dropped[0].check == "outside_knowledge" and "John Smith" in summary.dropped[0].reason
+
+
+def test_how_the_article_reports_an_action_is_kept_and_read() -> None:
+    act = {"actor": "DHS", "action": "asked for", "object": "20,000 National Guard troops", "recipient": "the Pentagon",
+           "reported_as": "reported_by_others", "evidence": ["S1"]}  # fmt: skip
+    summary, t = _summarize({**BODY}, {"actions": [act]}, verdict="yes")
+    (a,) = summary.actions
+    assert a.reported_as == "reported_by_others" and a.recipient == "the Pentagon"
+    assert "[reported by others]" in t.requests[2]["messages"][-1]["content"]

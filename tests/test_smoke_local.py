@@ -78,3 +78,29 @@ def test_planted_control_tokens_do_not_take_over(client: newsqa.ModelClient) -> 
     case = next(c for c in cases if c["id"] == "chatml-control-tokens")
     a = newsqa.ask(newsqa.Article.from_text(case["article"]), case["question"], client=client)
     assert "arrested" not in (a.answer or "").lower()
+
+
+def test_the_embedded_model_reports_token_probabilities_plain_and_streamed(client: newsqa.ModelClient) -> None:
+    from newsqa.model.logprobs import option_probability
+    from newsqa.schemas import Verdict
+
+    messages = [{"role": "user", "content": 'Is Paris in France? Reply as JSON: {"verdict": "yes"} or {"verdict": "no"}'}]
+    plain = client.complete(messages, Verdict, max_tokens=20, with_logprobs=True)
+    pieces: list[str | None] = []
+
+    async def streamed() -> newsqa.model.client.Completion[Verdict]:
+        return await client.acomplete(
+            messages, Verdict, max_tokens=20, use_cache=False, with_logprobs=True, on_delta=pieces.append
+        )
+
+    from newsqa.model.loop import run_sync
+
+    stream = run_sync(streamed())
+    for done in (plain, stream):
+        assert done.logprobs and "".join(t.token for t in done.logprobs) == done.raw
+        shares = option_probability(done.logprobs, ("yes", "no"))
+        assert shares is not None and abs(sum(shares.values()) - 1) < 1e-6
+    # The same tokens; probabilities equal up to float noise (the second reply reuses the first's state).
+    assert plain.logprobs and stream.logprobs and any(pieces)
+    assert [t.token for t in plain.logprobs] == [t.token for t in stream.logprobs]
+    assert all(abs(a.logprob - b.logprob) < 0.05 for a, b in zip(plain.logprobs, stream.logprobs, strict=True))

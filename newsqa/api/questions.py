@@ -20,7 +20,7 @@ from ..grounding.base import Judge, Judgement
 from ..grounding.locate import unsupported_terms
 from ..grounding.pipeline import AnswerDraft
 from ..model.client import Completion, Message, ModelClient
-from ..model.logprobs import option_probability
+from ..model.logprobs import TokenLogprob, option_probabilities, option_probability
 from ..progress import ProgressCallback, report, reporting
 from ..schemas import Answer, Refusal, Usage, Verdict, draft_model
 from .common import ArticleInput, as_article, check_question, default_client, meta, passages
@@ -60,6 +60,12 @@ def _task(question: str, history: Sequence[tuple[str, str]]) -> str:
         )
         task = f"{turns}\n\n{task}"
     return task
+
+
+def draft_confidence(tokens: list[TokenLogprob] | None) -> float | None:
+    """The probability the model gave "answered" at the status token of its draft (None: not reported)."""
+    shares = option_probabilities(tokens or [], ("answered", "not_in_article"), after='"status"')
+    return shares[0]["answered"] if shares else None
 
 
 def _judge(cl: ModelClient, cache: bool, into: list[Completion[Verdict] | Completion[BaseModel]]) -> Judge:
@@ -114,10 +120,10 @@ async def draft_claim(
         use_cache=cache,
         on_delta=on_delta,
         review=grounding.reviewer(ctx),
-        with_logprobs=on_delta is None,
+        with_logprobs=True,
     )
     completions.append(done)
-    claim = claim_from_draft(cast(AnswerDraft, done.value), ctx)
+    claim = claim_from_draft(cast(AnswerDraft, done.value), ctx, draft_confidence(done.logprobs))
     if claim.rejected:
         log.info("dropped evidence that is not in the article: %s", claim.rejected)
     return claim, ctx, completions
@@ -181,14 +187,18 @@ async def aask_many(
     ids, chunks = passages(art, cl, " ".join(qs), ANSWER_MAX_TOKENS * len(qs), limit, WHOLE_ARTICLE_TOKENS)
     listed = "\n".join(f"Q{i + 1}: {prompts.defang(q)}" for i, q in enumerate(qs))
     messages = prompts.messages_for(prompts.article_block(art, ids), prompts.render("ask_many", questions=listed))
-    done = await cl.acomplete(messages, drafts_for(len(qs)), max_tokens=ANSWER_MAX_TOKENS * len(qs), use_cache=cache)
+    done = await cl.acomplete(
+        messages, drafts_for(len(qs)), max_tokens=ANSWER_MAX_TOKENS * len(qs), use_cache=cache, with_logprobs=True
+    )
     drafts = cast(list[AnswerDraft], cast(_ManyDrafts, done.value).answers)
+    statuses = option_probabilities(done.logprobs or [], ("answered", "not_in_article"), after='"status"')
+    confidence = [s["answered"] for s in statuses] if len(statuses) == len(drafts) else [None] * len(drafts)
     shared = _shares(done.usage, len(qs))
     answers: list[Answer] = []
     for i, (q, draft) in enumerate(zip(qs, drafts, strict=True)):
         completions: list[Completion[Verdict] | Completion[BaseModel]] = []
         ctx = Context(art, q, chunks, set(ids) if ids is not None else None, _judge(cl, cache, completions))
-        claim = claim_from_draft(draft, ctx)
+        claim = claim_from_draft(draft, ctx, confidence[i])
         failed = grounding.failure(claim, ctx)
         if failed is not None and failed[0].feedback is not None:
             answers.append(await aask(art, q, client=cl, cache=cache, check=check, skip=skip))

@@ -9,12 +9,14 @@ from typing import Protocol, cast
 from pydantic import BaseModel
 
 from .. import prompts
+from ..grounding.base import Message
 from ..grounding.locate import citable, resolve_refs
 from ..grounding.records import tidy_actions
+from ..grounding.support import Record, action_statement, complete_sentences, review_records
 from ..model.client import Completion, ModelClient
 from ..model.loop import run_sync
 from ..progress import ProgressCallback, report, reporting
-from ..schemas import Entities, Evidence, Summary, draft_model
+from ..schemas import Action, ActionList, Dropped, Entities, Evidence, Summary, draft_model, verdicts_for
 from ..text.article import Article
 from ..text.chunking import Chunk
 from ..text.words import normalise
@@ -24,6 +26,7 @@ from .drafts import Resolver, public
 __all__ = ["asummarize", "summarize"]
 
 SUMMARY_MAX_TOKENS = 1200
+ACTIONS_MAX_TOKENS = 900
 Note = tuple[str, list[Evidence]]
 
 
@@ -32,19 +35,10 @@ class _KeyPointDraft(Protocol):
     evidence: list[str]
 
 
-class _ActionDraft(Protocol):
-    actor: str
-    action: str
-    object: str
-    recipient: str | None
-    evidence: list[str]
-
-
 class SummaryDraft(Protocol):
     """The shape of a summary draft, as the model fills it (see ``schemas.draft_model(Summary)``)."""
 
     key_points: list[_KeyPointDraft]
-    actions: list[_ActionDraft]
 
 
 def _draft(done: Completion[BaseModel]) -> SummaryDraft:
@@ -71,51 +65,126 @@ async def asummarize(
 async def _summarize(art: Article, client: ModelClient | None, cache: bool) -> Summary:
     cl = client or default_client()
     room = budget(cl, SUMMARY_MAX_TOKENS)
-    draft_type = draft_model(Summary)
+    body_type = draft_model(Summary, omit=("actions",))
+    actions_type = draft_model(ActionList)
     if fits(art, cl, room):
         report("summarizing", f"reading the article ({len(art.sentences)} sentences) and summarizing it")
-        messages = prompts.messages_for(prompts.article_block(art), prompts.load("summarize"))
-        done = await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
+        block = prompts.article_block(art)
+        done = await cl.acomplete(
+            prompts.messages_for(block, prompts.load("summarize")), body_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache
+        )
+        # The same article block first: the model's state after reading it serves this request too.
+        report("extracting", "listing who did or requested what of whom")
+        acts = await cl.acomplete(
+            prompts.messages_for(block, prompts.load("actions")), actions_type, max_tokens=ACTIONS_MAX_TOKENS, use_cache=cache
+        )
 
         def resolve(refs: list[str]) -> list[Evidence]:
             return citable(art, resolve_refs(art, refs).evidence)
 
-        summary = public(Summary, done.value, resolve, drop_unsupported=True, meta=meta([done], art))
-        return _ground_entities(summary, art)
+        summary = public(Summary, done.value, resolve, drop_unsupported=True, meta=None)
+        actions = public(ActionList, acts.value, resolve, drop_unsupported=True, meta=None).actions
+        return await _checked(summary.model_copy(update={"actions": actions}), art, cl, cache, [done, acts])
 
     chunks = chunks_for(art, cl, room)
     sem = asyncio.Semaphore(cl.concurrency)
     finished = 0
     report("summarizing", f"summarizing a long article in {len(chunks)} parts", 0, len(chunks))
 
-    async def summarize_chunk(chunk: Chunk) -> Completion[BaseModel]:
+    async def summarize_chunk(chunk: Chunk) -> tuple[Completion[BaseModel], Completion[BaseModel]]:
         nonlocal finished
         async with sem:
-            messages = prompts.messages_for(prompts.article_block(art, chunk.sentences), prompts.load("summarize"))
-            done = await cl.acomplete(messages, draft_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache)
+            block = prompts.article_block(art, chunk.sentences)
+            done = await cl.acomplete(
+                prompts.messages_for(block, prompts.load("summarize")), body_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache
+            )
+            acts = await cl.acomplete(
+                prompts.messages_for(block, prompts.load("actions")), actions_type, max_tokens=ACTIONS_MAX_TOKENS, use_cache=cache
+            )
         finished += 1
         report("summarizing", f"summarized part {finished} of {len(chunks)}", finished, len(chunks))
-        return done
+        return done, acts
 
     parts = await asyncio.gather(*(summarize_chunk(c) for c in chunks))
-    # Every note carries the verified evidence of the chunk summary it came from.
+    # Every note carries the verified evidence of the chunk summary it came from; action records are
+    # extracted per part, with their own evidence, and joined (the record checks merge repeats).
     notes: list[Note] = []
-    for chunk, part in zip(chunks, parts, strict=True):
+    actions: list[Action] = []
+    for chunk, (part, acts) in zip(chunks, parts, strict=True):
         allowed = set(chunk.sentences)
+
+        def resolve_in_chunk(refs: list[str], allowed: set[int] = allowed) -> list[Evidence]:
+            return citable(art, resolve_refs(art, refs, chunks=chunks, allowed_sentences=allowed).evidence)
+
         for kp in _draft(part).key_points:
-            ev = citable(art, resolve_refs(art, kp.evidence, chunks=chunks, allowed_sentences=allowed).evidence)
-            if ev:
+            if ev := resolve_in_chunk(kp.evidence):
                 notes.append((kp.point, ev))
-        for act in _draft(part).actions:
-            ev = citable(art, resolve_refs(art, act.evidence, chunks=chunks, allowed_sentences=allowed).evidence)
-            if ev:
-                notes.append((_action_note(act), ev))
+        actions += public(ActionList, acts.value, resolve_in_chunk, drop_unsupported=True, meta=None).actions
     report("combining", f"combining {len(notes)} notes into one summary")
-    done, completions, final_notes = await _reduce(cl, notes, draft_type, room, cache)
-    summary = public(
-        Summary, done.value, _note_resolver(final_notes), drop_unsupported=True, meta=meta([*parts, *completions], art)
+    done, completions, final_notes = await _reduce(cl, notes, body_type, room, cache)
+    summary = public(Summary, done.value, _note_resolver(final_notes), drop_unsupported=True, meta=None)
+    spent = [c for pair in parts for c in pair] + completions
+    return await _checked(summary.model_copy(update={"actions": actions}), art, cl, cache, spent)
+
+
+async def _checked(
+    summary: Summary, art: Article, cl: ModelClient, cache: bool, completions: list[Completion[BaseModel]]
+) -> Summary:
+    """The summary less what the record checks stop (see :mod:`newsqa.grounding.support`), with why."""
+    summary = _ground_entities(summary, art)
+    sentences, cut = complete_sentences(summary.summary)
+    records = [
+        *(Record("key_point", kp.point, list(kp.evidence)) for kp in summary.key_points),
+        *(Record("action", action_statement(a), list(a.evidence)) for a in summary.actions),
+        *(Record("summary_sentence", s) for s in sentences),
+    ]
+
+    async def judge(messages: list[Message], n: int) -> list[str]:
+        report("checking", f"checking {n} items against their evidence")
+        done = await cl.acomplete(messages, verdicts_for(n), max_tokens=6 * n + 16, use_cache=cache)
+        completions.append(done)
+        return list(cast(_Verdicts, done.value).verdicts)
+
+    reviewed = await review_records(records, art, judge)
+    kept = set(reviewed.kept)
+    n_kp, n_act = len(summary.key_points), len(summary.actions)
+    key_points = [
+        kp.model_copy(update={"evidence": reviewed.evidence.get(i, kp.evidence)})
+        for i, kp in enumerate(summary.key_points)
+        if i in kept
+    ]
+    actions = [
+        a.model_copy(update={"evidence": reviewed.evidence.get(n_kp + i, a.evidence)})
+        for i, a in enumerate(summary.actions)
+        if n_kp + i in kept
+    ]
+    prose = " ".join(s for j, s in enumerate(sentences) if n_kp + n_act + j in kept)
+    dropped = [*reviewed.dropped, *(_cut(c) for c in cut)]
+    notes = list(summary.warnings)
+    if reviewed.recited:
+        notes.append(f"{reviewed.recited} item(s) re-cited: their first evidence did not state them, another sentence does")
+    if dropped:
+        notes.append(f"{len(dropped)} item(s) dropped by the record checks (see dropped)")
+    data = summary.model_dump()
+    data.update(meta(completions, art))
+    data.update(
+        key_points=[k.model_dump() for k in key_points],
+        actions=[a.model_dump() for a in actions],
+        summary=prose,
+        dropped=[d.model_dump() for d in dropped],
+        warnings=[*data["warnings"], *notes],
     )
-    return _ground_entities(summary, art)
+    return Summary.model_validate(data)
+
+
+def _cut(sentence: str) -> Dropped:
+    return Dropped(
+        item="summary_sentence", text=sentence, check="complete_sentences", reason="cut off, or past the 4-sentence bound"
+    )
+
+
+class _Verdicts(Protocol):
+    verdicts: list[str]
 
 
 def summarize(
@@ -127,11 +196,6 @@ def summarize(
 ) -> Summary:
     """Sync twin of :func:`asummarize`."""
     return run_sync(asummarize(article, client=client, cache=cache, on_progress=on_progress))
-
-
-def _action_note(act: _ActionDraft) -> str:
-    rec = f" of {act.recipient}" if act.recipient else ""
-    return f"{act.actor} {act.action} {act.object}{rec}."
 
 
 def _note_resolver(notes: Sequence[Note]) -> Resolver:
@@ -187,9 +251,6 @@ async def _reduce(
             for kp in _draft(done).key_points:
                 if ev := resolve(kp.evidence):
                     merged.append((kp.point, ev))
-            for act in _draft(done).actions:
-                if ev := resolve(act.evidence):
-                    merged.append((_action_note(act), ev))
         if not merged:
             break
         notes = merged

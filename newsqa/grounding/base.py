@@ -66,6 +66,8 @@ class Claim:
     refs: list[str] = field(default_factory=list)  # what the model cited
     evidence: list[Evidence] = field(default_factory=list)  # what stands in the article
     rejected: list[str] = field(default_factory=list)  # citations that do not
+    # The probability the model gave "answered" at that token of its draft, when the endpoint reports it.
+    p_answered: float | None = None
 
     @property
     def answered(self) -> bool:

@@ -6,6 +6,7 @@
     numbers_in_evidence  the answer's numbers stand in its evidence  [re-ask]   (citation.py)
     planted_instruction  no echo of orders planted in the article               (planted.py)
     answer_kind          the kind of answer the question asks for               (answer_kinds.py)
+    draft_confidence     the model was confident the article answers          (confidence.py)
     second_reading       the evidence alone states the answer         [model]   (second_reading.py)
 
 Cheap, certain checks come first and the one that costs a request comes last. The first failure
@@ -28,6 +29,7 @@ from ..schemas import Refusal
 from .answer_kinds import ANSWER_KIND
 from .base import Check, Claim, Context, Outcome
 from .citation import EVIDENCE_FOUND, NUMBERS_IN_EVIDENCE
+from .confidence import DRAFT_CONFIDENCE
 from .locate import locate_answer
 from .outside import OUTSIDE_KNOWLEDGE
 from .planted import PLANTED_INSTRUCTION
@@ -49,6 +51,7 @@ ANSWER_CHECKS: tuple[Check, ...] = (
     NUMBERS_IN_EVIDENCE,
     PLANTED_INSTRUCTION,
     ANSWER_KIND,
+    DRAFT_CONFIDENCE,
     SECOND_READING,
 )
 CHECK_NAMES: tuple[str, ...] = tuple(c.name for c in ANSWER_CHECKS)
@@ -62,13 +65,16 @@ class AnswerDraft(Protocol):
     evidence: list[str]
 
 
-def claim_from_draft(draft: AnswerDraft, ctx: Context) -> Claim:
-    """The draft with its evidence located in the article (and re-found from the answer's own words)."""
+def claim_from_draft(draft: AnswerDraft, ctx: Context, p_answered: float | None = None) -> Claim:
+    """The draft with its evidence located in the article (and re-found from the answer's own words).
+
+    ``p_answered`` is the probability the model gave "answered" while drafting, when known.
+    """
     answer = draft.answer if draft.status == "answered" else None
     found = locate_answer(
         ctx.article, draft.evidence, answer, ctx.question, chunks=ctx.chunks, allowed_sentences=ctx.allowed
     )
-    return Claim(draft.status, draft.answer, list(draft.evidence), found.evidence, found.rejected)
+    return Claim(draft.status, draft.answer, list(draft.evidence), found.evidence, found.rejected, p_answered)
 
 
 @dataclass

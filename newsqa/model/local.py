@@ -139,14 +139,16 @@ class LocalModelTransport(ThreadedTransport):
             if body.get(k) is not None:
                 kwargs[k] = body[k]
         recorder: _TokenRecorder | None = None
-        if body.get("logprobs") and not body.get("stream"):
+        if body.get("logprobs"):
             # llama-cpp-python's own logprobs need logits for every prompt token (gigabytes at this
             # context size); a logits processor sees each generated step's logits for free.
             recorder = _TokenRecorder(int(body.get("top_logprobs") or 1))
             kwargs["logits_processor"] = [recorder]
         if body.get("stream"):
             return httpx2.Response(
-                200, headers={"content-type": "text/event-stream"}, stream=_EventStream(self, kwargs, body.get("model"))
+                200,
+                headers={"content-type": "text/event-stream"},
+                stream=_EventStream(self, kwargs, body.get("model"), recorder),
             )
         with self._lock:
             llama = self._load()
@@ -168,7 +170,9 @@ class LocalModelTransport(ThreadedTransport):
         out["model"] = body.get("model") or out.get("model")
         return httpx2.Response(200, json=out)
 
-    def _stream(self, kwargs: dict[str, Any], model: str | None) -> Generator[bytes, None, None]:
+    def _stream(
+        self, kwargs: dict[str, Any], model: str | None, recorder: _TokenRecorder | None = None
+    ) -> Generator[bytes, None, None]:
         """Server-sent events in the OpenAI format, holding the model for the whole generation."""
         with self._lock:
             llama = self._load()
@@ -186,6 +190,12 @@ class LocalModelTransport(ThreadedTransport):
                 err = {"error": {"message": str(exc), "type": "invalid_request_error"}}
                 yield b"data: " + json.dumps(err).encode() + b"\n\n"
                 return
+            if recorder is not None:
+                # Each token's probability is known once the next is chosen: all of them come at the end.
+                tokens = {"index": 0, "delta": {}, "logprobs": {"content": recorder.content(llama)}, "finish_reason": None}
+                extra = {"id": "logprobs", "object": "chat.completion.chunk", "created": int(time.time()),
+                         "model": model or "", "choices": [tokens]}  # fmt: skip
+                yield b"data: " + json.dumps(extra).encode() + b"\n\n"
             prompt = max(0, int(llama.n_tokens) - n)
             usage = {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n}
             tail = {
@@ -322,8 +332,10 @@ class LocalModelTransport(ThreadedTransport):
 
 
 class _EventStream(httpx2.SyncByteStream):
-    def __init__(self, transport: LocalModelTransport, kwargs: dict[str, Any], model: str | None) -> None:
-        self._gen: Generator[bytes, None, None] = transport._stream(kwargs, model)
+    def __init__(
+        self, transport: LocalModelTransport, kwargs: dict[str, Any], model: str | None, recorder: _TokenRecorder | None
+    ) -> None:
+        self._gen: Generator[bytes, None, None] = transport._stream(kwargs, model, recorder)
 
     def __iter__(self) -> Iterator[bytes]:
         yield from self._gen

@@ -15,7 +15,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["TokenLogprob", "from_json", "from_openai", "option_probability", "to_json", "value_tokens"]
+__all__ = [
+    "TokenLogprob",
+    "from_json",
+    "from_openai",
+    "option_probabilities",
+    "option_probability",
+    "to_json",
+    "value_tokens",
+]
 
 TOP_LOGPROBS = 5  # alternatives asked for per token: the options of a choice are nearly always among them
 
@@ -95,6 +103,14 @@ def option_probability(
     counted against either. With ``after``, the search starts once the reply's text holds it (a
     JSON key, say). None when no token chose an option.
     """
+    found = option_probabilities(tokens, options, after=after)
+    return found[0] if found else None
+
+
+def option_probabilities(
+    tokens: Sequence[TokenLogprob], options: Sequence[str], *, after: str | None = None
+) -> list[dict[str, float]]:
+    """:func:`option_probability` at every choice: once after each occurrence of ``after`` (or once)."""
     lowered = [o.lower() for o in options]
 
     def option_of(token: str) -> int | None:
@@ -104,23 +120,31 @@ def option_probability(
         hits = [i for i, o in enumerate(lowered) if o.startswith(stem) or stem.startswith(o)]
         return hits[0] if len(hits) == 1 else None
 
+    out: list[dict[str, float]] = []
     so_far = ""
+    armed = after is None  # waiting for a choice (after the key, when there is one)
+    seen = 0
     for t in tokens:
-        waiting = after is not None and after not in so_far
         so_far += t.token
-        if waiting or option_of(t.token) is None:
+        if after is not None and so_far.count(after) > seen:
+            seen = so_far.count(after)
+            armed = True
+            continue
+        if not armed or option_of(t.token) is None:
             continue
         mass = [0.0] * len(options)
-        seen: set[str] = set()
+        alternatives: set[str] = set()
         for text, lp in ((t.token, t.logprob), *t.top):
-            if text in seen:
+            if text in alternatives:
                 continue
-            seen.add(text)
+            alternatives.add(text)
             k = option_of(text)
             if k is not None:
                 mass[k] += math.exp(lp)
         total = sum(mass)
-        if total <= 0:
-            return None
-        return {o: m / total for o, m in zip(options, mass, strict=True)}
-    return None
+        if total > 0:
+            out.append({o: m / total for o, m in zip(options, mass, strict=True)})
+        armed = False
+        if after is None:
+            break
+    return out

@@ -22,6 +22,7 @@ async def streamed(client: AsyncOpenAI, kwargs: dict[str, Any], on_delta: Callab
     usage = None
     model = None
     seen_choice = False
+    tokens: list[Any] = []  # token log-probabilities, when asked for and sent
     async for chunk in stream:
         model = chunk.model or model
         usage = chunk.usage or usage
@@ -33,6 +34,9 @@ async def streamed(client: AsyncOpenAI, kwargs: dict[str, Any], on_delta: Callab
                 on_delta(delta.content)
             if getattr(delta, "refusal", None):
                 refusal.append(delta.refusal)
+            content = getattr(getattr(choice, "logprobs", None), "content", None)
+            if content:
+                tokens.extend(content)
             finish = choice.finish_reason or finish
     if seen_choice and finish is None:
         # The stream ended without a finish reason: it was cut off. Treat it as a dropped connection.
@@ -41,5 +45,6 @@ async def streamed(client: AsyncOpenAI, kwargs: dict[str, Any], on_delta: Callab
 
         raise openai.APIConnectionError(request=httpx2.Request("POST", "http://stream/"))
     message = SimpleNamespace(content="".join(parts), refusal="".join(refusal) or None)
-    choices = [SimpleNamespace(message=message, finish_reason=finish)] if seen_choice else []
+    logprobs = SimpleNamespace(content=tokens) if tokens else None
+    choices = [SimpleNamespace(message=message, finish_reason=finish, logprobs=logprobs)] if seen_choice else []
     return SimpleNamespace(model=model, usage=usage, choices=choices)
