@@ -88,3 +88,27 @@ def test_a_related_answer_of_the_wrong_kind_is_refused_without_a_check() -> None
     t = ScriptedTransport([cause], verdict="yes")
     a = newsqa.ask(mine(), "What caused the explosion?", client=newsqa.ModelClient(transport=t, cache=False))
     assert a.status == "answered" and a.answer == "A lightning strike" and len(t.requests) == 2
+
+
+def test_an_answer_missing_the_asked_date_or_amount_is_completed_from_its_evidence() -> None:
+    import newsqa
+    from newsqa.testing import ScriptedTransport
+
+    art = newsqa.Article.from_text(
+        "The council met on Monday. In 1749 the British government gave land to the Ohio Company. "
+        "It also approved 300 new homes."
+    )
+    replies = [
+        {"evidence": ["S2"], "status": "answered", "answer": "The British government gave land to the Ohio Company"},
+        {"evidence": ["S3"], "status": "answered", "answer": "new homes"},
+        {"evidence": ["S3"], "status": "answered", "answer": "It approved new homes"},
+    ]
+    client = newsqa.ModelClient(transport=ScriptedTransport(replies, verdict="yes"), cache=False)
+    when = newsqa.ask(art, "When did the British government give land?", client=client)
+    assert when.answer == "1749 — The British government gave land to the Ohio Company"
+    assert any("1749" in w and "date" in w for w in when.warnings)
+    many = newsqa.ask(art, "How many homes did it approve?", client=client)
+    assert many.status == "answered" and many.answer is not None and many.answer.startswith("300 — ")
+    # Nothing to add when the question asks for neither, or the evidence holds no single candidate.
+    what = newsqa.ask(art, "What did it approve?", client=client)
+    assert what.answer == "It approved new homes" and not what.warnings

@@ -99,9 +99,11 @@ def passages(
     return select_sentences(chunks, query, min(room, limit or room)), chunks
 
 
-def meta(completions: Sequence[Completion[Any]], article: Article | None = None) -> dict[str, Any]:
+def meta(
+    completions: Sequence[Completion[Any]], article: Article | None = None, *, notes: Sequence[str] = ()
+) -> dict[str, Any]:
     """The run metadata of a result: the model that answered, whether all was cached, the usage, and
-    what was noticed about the article."""
+    what was noticed about the article (and ``notes`` on what was repaired)."""
     usage = Usage()
     for c in completions:
         usage = usage + c.usage
@@ -115,5 +117,5 @@ def meta(completions: Sequence[Completion[Any]], article: Article | None = None)
         "model": completions[-1].model if completions else None,
         "cached": all(c.cached for c in completions),
         "usage": usage,
-        "warnings": warnings,
+        "warnings": [*warnings, *notes],
     }

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, create_model
 
 from .. import prompts
 from ..grounding import Claim, Context, Grounding, claim_from_draft
+from ..grounding.answer_kinds import repaired
 from ..grounding.base import Judge, Judgement
 from ..grounding.locate import unsupported_terms
 from ..grounding.pipeline import AnswerDraft
@@ -124,6 +125,7 @@ async def draft_claim(
     )
     completions.append(done)
     claim = claim_from_draft(cast(AnswerDraft, done.value), ctx, draft_confidence(done.logprobs))
+    claim, _ = repaired(claim, ctx)
     if claim.rejected:
         log.info("dropped evidence that is not in the article: %s", claim.rejected)
     return claim, ctx, completions
@@ -198,7 +200,7 @@ async def aask_many(
     for i, (q, draft) in enumerate(zip(qs, drafts, strict=True)):
         completions: list[Completion[Verdict] | Completion[BaseModel]] = []
         ctx = Context(art, q, chunks, set(ids) if ids is not None else None, _judge(cl, cache, completions))
-        claim = claim_from_draft(draft, ctx, confidence[i])
+        claim, _ = repaired(claim_from_draft(draft, ctx, confidence[i]), ctx)
         failed = grounding.failure(claim, ctx)
         if failed is not None and failed[0].feedback is not None:
             answers.append(await aask(art, q, client=cl, cache=cache, check=check, skip=skip))
@@ -260,5 +262,5 @@ def _answer(
         unsupported=unsupported_terms(answer, evidence),
         refusal=refusal,
         checks=passed,
-        **meta(completions, ctx.article),
+        **meta(completions, ctx.article, notes=claim.notes if stands else []),
     )

@@ -28,7 +28,7 @@ from ..schemas import Evidence
 from ..text.words import content_words, normalise
 from .base import Check, Claim, Context, Outcome
 
-__all__ = ["ANSWER_KIND", "Kind", "question_kind", "unmet"]
+__all__ = ["ANSWER_KIND", "Kind", "missing_element", "question_kind", "repaired", "unmet"]
 
 Kind = Literal["cause", "quantity", "date", "penalty", "yes_no"]
 
@@ -146,3 +146,53 @@ ANSWER_KIND = Check(
     "an answer is of the kind the question asks for (a cause, a quantity, a date, a penalty, a yes or no)",
     _answer_kind,
 )
+
+
+# Repair: the element a quantity or date question asks for, when the answer leaves it out and its
+# evidence holds exactly one. "When" questions are included here (a repair adds, it never refuses).
+_WHEN = re.compile(r"^(?:[^?]*\b)?when\b")
+_YEARISH = re.compile(
+    rf"\b(?:(?:{_MONTHS})\.? \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}} (?:{_MONTHS}) \d{{4}}"
+    rf"|(?:{_MONTHS}) \d{{4}}|(?:{_MONTHS})\.? \d{{1,2}}(?:st|nd|rd|th)?|(?:1[0-9]|20)\d\d(?:s)?)\b",
+    re.I,
+)
+_AMOUNT = re.compile(r"(?:[$£€]\s?)?\b\d[\d,.]*(?:\s?(?:%|percent|per cent|million|billion|thousand|hundred)\b)?", re.I)
+
+
+def missing_element(question: str, answer: str, evidence: Sequence[Evidence]) -> str | None:
+    """The date or amount ``question`` asks for when ``answer`` lacks one and its evidence holds exactly one."""
+    q = normalise(question)
+    kind = _kind(q)
+    wants_date = kind == "date" or (kind is None and _WHEN.search(q) is not None)
+    if kind == "quantity":
+        if _QUANTITY.search(normalise(answer)):
+            return None
+        pattern = _AMOUNT
+    elif wants_date:
+        if _YEARISH.search(answer) or _DATE.search(normalise(answer)) and re.search(r"\d", answer):
+            return None
+        pattern = _YEARISH
+    else:
+        return None
+    found: list[str] = []
+    for e in evidence:
+        for m in pattern.finditer(e.quote):
+            text = m.group(0).strip().rstrip(".,")
+            if text and text not in found and text.lower() not in q:
+                found.append(text)
+    return found[0] if len(found) == 1 else None
+
+
+def repaired(claim: Claim, ctx: Context) -> tuple[Claim, str | None]:
+    """``claim`` with the date or amount its question asks for added from its evidence, when the answer
+    left it out and the evidence holds exactly one; and a note saying so (None: nothing repaired)."""
+    if not claim.answered or not claim.evidence:
+        return claim, None
+    element = missing_element(ctx.question, claim.answer or "", claim.evidence)
+    if element is None:
+        return claim, None
+    answer = f"{element} — {(claim.answer or '').strip()}"
+    what = "amount" if question_kind(ctx.question) == "quantity" else "date"
+    note = f"the answer did not give the {what} asked for; its evidence does, and it was added: {element}"
+    fixed = Claim(claim.status, answer, claim.refs, claim.evidence, claim.rejected, claim.p_answered, [*claim.notes, note])
+    return fixed, note

@@ -68,6 +68,7 @@ class Claim:
     rejected: list[str] = field(default_factory=list)  # citations that do not
     # The probability the model gave "answered" at that token of its draft, when the endpoint reports it.
     p_answered: float | None = None
+    notes: list[str] = field(default_factory=list)  # repairs made to the draft, for the result's warnings
 
     @property
     def answered(self) -> bool:

@@ -9,6 +9,9 @@
     draft_confidence     the model was confident the article answers          (confidence.py)
     second_reading       the evidence alone states the answer         [model]   (second_reading.py)
 
+Before the checks, a draft whose answer leaves out the date or amount its question asks for, when
+its evidence holds exactly one, gets it added (``answer_kinds.repaired``; the result's warnings say so).
+
 Cheap, certain checks come first and the one that costs a request comes last. The first failure
 decides: a check marked [re-ask] gets the model one more try with its reason (once per answer, in
 the client's one re-ask loop); any other failure refuses, and the result says which check and why.
