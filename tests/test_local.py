@@ -127,3 +127,39 @@ def test_a_new_article_starts_from_the_last_state_read_with_the_same_system_prom
     restored.clear()
     t._prepare(None, other, "C")
     assert restored == ["C"]  # another system prompt shares nothing
+
+
+def test_a_long_prompt_is_read_in_slices_that_report_progress() -> None:
+    from newsqa.progress import Stage, reporting
+
+    class FakeLlama:
+        def __init__(self) -> None:
+            self.read: list[list[int]] = []
+
+        def eval(self, tokens: list[int]) -> None:
+            self.read.append(list(tokens))
+
+    llama = FakeLlama()
+    local._report_reading(llama)
+    stages: list[Stage] = []
+    with reporting(stages.append):
+        llama.eval(list(range(300)))  # a prompt
+        llama.eval([7])  # a generated token: no report
+    assert [len(r) for r in llama.read] == [128, 128, 44, 1]
+    assert sum(llama.read, []) == [*range(300), 7]  # the same tokens, in order
+    assert [(s.name, s.done, s.total) for s in stages] == [("reading", k, 300) for k in (0, 128, 256, 300)]
+
+
+def test_the_terminal_view_draws_a_count_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from newsqa.faces.cli import _StageView
+    from newsqa.progress import Stage
+
+    view = _StageView()
+    view(Stage("answering", "reading the article and answering"))
+    for k in (0, 128, 300):
+        view(Stage("reading", "reading 300 prompt tokens", k, 300))
+    view(Stage("checking", "checking the answer"))
+    err = capsys.readouterr().err
+    assert err.count("reading 300 prompt tokens") == 3 and "\r" in err and "300/300" in err
+    assert err.index("300/300") < err.index("checking the answer")
+    assert err.splitlines()[-1].startswith("newsqa: checking the answer")

@@ -158,8 +158,26 @@ class _StageView:
         self._console.print(f"{prefix}[dim]newsqa: {message} ({time.perf_counter() - self._t0:.1f}s)[/dim]")
 
     def __call__(self, stage: Any) -> None:
-        if stage.name != "done":
+        if stage.name == "done":
+            return
+        if stage.total:
+            self.bar(stage.message, stage.done or 0, stage.total)
+        else:
             self.note(stage.message)
+
+    def bar(self, message: str, done: int, total: int, width: int = 24) -> None:
+        """A stage with a count, redrawn in place on one line until the next stage begins."""
+        filled = width * min(done, total) // total
+        line = f"newsqa: {message} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} ({time.perf_counter() - self._t0:.1f}s)"
+        self._console.file.write(("\r" if self._last == message else ("\n" if self._mid_line else "")) + f"\x1b[2m{line}\x1b[0m")
+        self._console.file.flush()
+        if self._last != message:
+            self._last = message
+        self._mid_line = True
+        if done >= total:
+            self._console.file.write("\n")
+            self._mid_line = False
+            self._last = ""
 
     def text_shown(self) -> None:
         """Answer text went to the terminal: the next stage line starts on a line of its own."""

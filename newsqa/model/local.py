@@ -98,6 +98,7 @@ class LocalModelTransport(ThreadedTransport):
                 raise LocalModelError(f"cannot load {path.name}: {exc}") from exc
             self.load_seconds = time.perf_counter() - t0
             log.info("loaded %s in %.1fs", path.name, self.load_seconds)
+            _report_reading(self._llama)
         return self._llama
 
     def unload(self) -> None:
@@ -329,6 +330,31 @@ class LocalModelTransport(ThreadedTransport):
             total += p.stat().st_size
             if total > max_bytes:
                 p.unlink(missing_ok=True)
+
+
+READ_STEP = 128  # prompt tokens read between two progress reports: a report every second or two
+
+
+def _report_reading(llama: Any) -> None:
+    """Make ``llama`` report its reading of a prompt, a step of tokens at a time.
+
+    Reading the prompt is most of a cold answer on a CPU (1,000 tokens take ~12 s on 2 cores), and
+    llama-cpp-python reads it in one call. Reading it in consecutive slices is the same computation
+    (the model's state carries over), and between slices the reader can be told how far it got.
+    """
+    read = llama.eval
+
+    def eval_reporting(tokens: Any) -> None:
+        if len(tokens) <= READ_STEP:
+            read(tokens)
+            return
+        total = len(tokens)
+        for i in range(0, total, READ_STEP):
+            report("reading", f"reading {total} prompt tokens", i, total)
+            read(tokens[i : i + READ_STEP])
+        report("reading", f"reading {total} prompt tokens", total, total)
+
+    llama.eval = eval_reporting
 
 
 class _EventStream(httpx2.SyncByteStream):
