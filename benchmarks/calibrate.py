@@ -6,8 +6,9 @@ Reads the rows ``benchmarks/squad.py`` saved (every check's outcome on each draf
 reading's probability of "yes"), so nothing is asked of the model again. Two ways to decide:
 
 - **threshold**: the pipeline as shipped, the second reading standing when P(yes) >= t;
-- **combiner**: a logistic regression over every check's outcome and log-odds of P(yes), a handful of
-  numbers; it would replace the threshold only if it beats it on the test split.
+- **combiner**: a logistic regression over the log-odds of P(yes) and of the draft's P(answered),
+  fitted on the drafts every rule check passes (the rules refuse the others first), three numbers and a
+  cut; it replaces the thresholds only if it beats them on the test split.
 
 Both are fitted on the tune split alone, to the highest balanced accuracy (the mean of answerable and
 unanswerable accuracy) a draft-level decision can reach there; the test split is only scored.
@@ -26,11 +27,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from newsqa.grounding import CHECK_NAMES  # noqa: E402
+from newsqa.grounding.confidence import ANSWERED_THRESHOLD  # noqa: E402
 from newsqa.grounding.second_reading import YES_THRESHOLD  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
-RULES = [n for n in CHECK_NAMES if n not in ("answered", "second_reading")]
+# The checks decided by a threshold here; every other check is a rule, taken as it ran.
+TUNED = ("answered", "draft_confidence", "second_reading")
+RULES = [n for n in CHECK_NAMES if n not in TUNED]
 GRID = [round(0.05 * k, 2) for k in range(1, 20)]
+ANSWERED_GRID = [0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99]
 
 
 def rows_of(split: str) -> list[dict[str, Any]]:
@@ -47,12 +52,18 @@ def _log_odds(p: float | None) -> float:
 
 
 def features(r: dict[str, Any]) -> list[float]:
-    """Each rule check failed (1) or passed (0), and the second reading's log-odds of yes."""
-    return [1.0, _log_odds(r["p_yes"]), *(0.0 if r["checks"].get(n, True) else 1.0 for n in RULES)]
+    """Log-odds of the second reading's yes and of the draft's "answered" (the rule checks refuse first)."""
+    return [1.0, _log_odds(r["p_yes"]), _log_odds(r.get("p_answered"))]
 
 
-def stands_by_threshold(r: dict[str, Any], t: float) -> bool:
+def passes_rules(r: dict[str, Any]) -> bool:
+    return all(r["checks"].get(n, True) for n in RULES)
+
+
+def stands_by_threshold(r: dict[str, Any], t: float, t_answered: float = 0.0) -> bool:
     if not all(r["checks"].get(n, True) for n in RULES):
+        return False
+    if r.get("p_answered") is not None and r["p_answered"] < t_answered:
         return False
     return r["p_yes"] >= t if r["p_yes"] is not None else bool(r["checks"].get("second_reading", True))
 
@@ -103,14 +114,25 @@ def main() -> None:
     if not tune:
         sys.exit("no tune rows with P(yes): run benchmarks/squad.py --split tune first")
     best_t = max(GRID, key=lambda t: (score(tune, lambda r: stands_by_threshold(r, t))["balanced"], -abs(t - 0.5)))
+    pairs = [(t, a) for t in GRID for a in ANSWERED_GRID]
+    best_pair = max(
+        pairs, key=lambda p: (score(tune, lambda r: stands_by_threshold(r, *p))["balanced"], -abs(p[0] - 0.5), -p[1])
+    )
     drafted = [r for r in tune if r["draft"] is not None]
-    w = fit(drafted)
-    best_c = max(GRID, key=lambda c: (score(tune, lambda r: combined(w, r) >= c)["balanced"], -abs(c - 0.5)))
+    w = fit([r for r in drafted if passes_rules(r)])
+    best_c = max(
+        GRID, key=lambda c: (score(tune, lambda r: passes_rules(r) and combined(w, r) >= c)["balanced"], -abs(c - 0.5))
+    )
     deciders = {
         "word (P(yes) not used)": lambda r: stands_by_threshold({**r, "p_yes": None}, 0.5),
-        f"threshold {YES_THRESHOLD:g} (shipped)": lambda r: stands_by_threshold(r, YES_THRESHOLD),
-        f"threshold {best_t:g} (best on tune)": lambda r: stands_by_threshold(r, best_t),
-        f"combiner >= {best_c:g} (fitted on tune)": lambda r: combined(w, r) >= best_c,
+        f"P(yes) >= {YES_THRESHOLD:g}, P(answered) >= {ANSWERED_THRESHOLD:g} (shipped)": lambda r: stands_by_threshold(
+            r, YES_THRESHOLD, ANSWERED_THRESHOLD
+        ),
+        f"P(yes) >= {best_t:g} (best alone on tune)": lambda r: stands_by_threshold(r, best_t),
+        f"P(yes) >= {best_pair[0]:g}, P(answered) >= {best_pair[1]:g} (best pair on tune)": lambda r: stands_by_threshold(
+            r, *best_pair
+        ),
+        f"combiner >= {best_c:g} (fitted on tune)": lambda r: passes_rules(r) and combined(w, r) >= best_c,
     }
     lines = [
         "# Calibrating the second reading on SQuAD 2.0",
@@ -138,11 +160,19 @@ def main() -> None:
         lines.append(
             f"| {t:g} | {_pct(sum(r['p_yes'] < t for r in una), len(una))} | {_pct(sum(r['p_yes'] < t for r in good), len(good))} |"
         )
-    names = ["bias", "log-odds P(yes)", *RULES]
+    names = ["bias", "log-odds P(yes)", "log-odds P(answered)"]
     lines += ["", "Combiner weights (tune): " + ", ".join(f"{n} {v:+.2f}" for n, v in zip(names, w, strict=True))]
     (OUT / "calibration.md").write_text("\n".join(lines) + "\n")
     (OUT / "calibration.json").write_text(
-        json.dumps({"best_threshold": best_t, "combiner": dict(zip(names, w, strict=True)), "combiner_cut": best_c}, indent=1)
+        json.dumps(
+            {
+                "best_threshold": best_t,
+                "best_pair": best_pair,
+                "combiner": dict(zip(names, w, strict=True)),
+                "combiner_cut": best_c,
+            },
+            indent=1,
+        )
         + "\n"
     )
     print("\n".join(lines))

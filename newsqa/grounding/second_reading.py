@@ -7,18 +7,36 @@ evidence sentences, the question and the proposed answer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from .. import prompts
 from ..schemas import Evidence
-from .base import Check, Claim, Context, Message, Outcome
+from .base import Check, Claim, Context, Judgement, Message, Outcome
 
-__all__ = ["SECOND_READING", "YES_THRESHOLD", "check_messages"]
+__all__ = ["COMBINER", "SECOND_READING", "YES_THRESHOLD", "check_messages", "stands"]
 
-# The probability of "yes" an answer needs to stand, where the endpoint reports token probabilities
-# (else the model's word decides). Chosen on the SQuAD 2.0 tune split by benchmarks/calibrate.py: the
-# smallest threshold whose false refusals of correct drafts stay within its budget there.
+# How the reading is decided, where the endpoint reports token probabilities (else the model's word
+# decides). Both fitted on the SQuAD 2.0 tune split by benchmarks/calibrate.py and checked on its test
+# split: YES_THRESHOLD for P(yes) alone (a draft without probabilities), and COMBINER for P(yes) with
+# the draft's own P(answered): a logistic regression over their log-odds (bias, weight of P(yes),
+# weight of P(answered)) and the combined probability an answer needs. None: P(yes) alone decides.
 YES_THRESHOLD = 0.5
+COMBINER: tuple[float, float, float, float] | None = None
+
+
+def _log_odds(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def stands(judgement: Judgement, p_answered: float | None) -> bool:
+    """Whether the reading confirms the answer, by the model's probabilities when it reports them."""
+    if judgement.p_yes is not None and p_answered is not None and COMBINER is not None:
+        bias, w_yes, w_answered, cut = COMBINER
+        z = bias + w_yes * _log_odds(judgement.p_yes) + w_answered * _log_odds(p_answered)
+        return 1 / (1 + math.exp(-max(min(z, 30.0), -30.0))) >= cut
+    return judgement.says_yes(YES_THRESHOLD)
 
 
 def check_messages(question: str, answer: str, evidence: Sequence[Evidence]) -> list[Message]:
@@ -32,7 +50,7 @@ async def _second_reading(claim: Claim, ctx: Context) -> Outcome:
     if ctx.judge is None:
         return None
     judgement = await ctx.judge(check_messages(ctx.question, claim.answer or "", claim.evidence))
-    if judgement.says_yes(YES_THRESHOLD):
+    if stands(judgement, claim.p_answered):
         return None
     return "a second reading of the evidence alone does not find the answer in it"
 
