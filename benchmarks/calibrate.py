@@ -80,7 +80,10 @@ def fit(rows: list[dict[str, Any]], l2: float = 1.0, steps: int = 3000, lr: floa
             p = 1 / (1 + math.exp(-max(min(z, 30), -30)))
             for j, xj in enumerate(x):
                 grad[j] += (p - y) * xj
-        w = [wj - lr * (gj / len(xs) + (l2 * wj / len(xs) if j else 0.0)) for j, (wj, gj) in enumerate(zip(w, grad, strict=True))]
+        w = [
+            wj - lr * (gj / len(xs) + (l2 * wj / len(xs) if j else 0.0))
+            for j, (wj, gj) in enumerate(zip(w, grad, strict=True))
+        ]
     return w
 
 
@@ -95,7 +98,11 @@ def score(rows: list[dict[str, Any]], stands: Any) -> dict[str, Any]:
     una = [r for r in rows if not r["answerable"]]
     a = sum(1 for r in ans if r["draft"] is not None and r["draft_correct"] and stands(r))
     u = sum(1 for r in una if r["draft"] is None or not stands(r))
-    return {"answerable": (a, len(ans)), "unanswerable": (u, len(una)), "balanced": (a / max(1, len(ans)) + u / max(1, len(una))) / 2}
+    return {
+        "answerable": (a, len(ans)),
+        "unanswerable": (u, len(una)),
+        "balanced": (a / max(1, len(ans)) + u / max(1, len(una))) / 2,
+    }
 
 
 def all_rows(split: str) -> list[dict[str, Any]]:
@@ -129,8 +136,8 @@ def main() -> None:
             r, YES_THRESHOLD, ANSWERED_THRESHOLD
         ),
         f"P(yes) >= {best_t:g} (best alone on tune)": lambda r: stands_by_threshold(r, best_t),
-        f"P(yes) >= {best_pair[0]:g}, P(answered) >= {best_pair[1]:g} (best pair on tune)": lambda r: stands_by_threshold(
-            r, *best_pair
+        f"P(yes) >= {best_pair[0]:g}, P(answered) >= {best_pair[1]:g} (best pair on tune)": lambda r: (
+            stands_by_threshold(r, *best_pair)
         ),
         f"combiner >= {best_c:g} (fitted on tune)": lambda r: passes_rules(r) and combined(w, r) >= best_c,
     }
@@ -152,7 +159,11 @@ def main() -> None:
             lines.append(
                 f"| {name} | {split} | {_pct(*s['answerable'])} | {_pct(*s['unanswerable'])} | {s['balanced']:.1%} |"
             )
-    lines += ["", "P(yes) threshold sweep (tune): catches among drafted unanswerable, false refusals of correct drafts.", ""]
+    lines += [
+        "",
+        "P(yes) threshold sweep (tune): catches among drafted unanswerable, false refusals of correct drafts.",
+        "",
+    ]
     lines += ["| threshold | catches | wrongly refuses |", "|---:|---:|---:|"]
     una = [r for r in drafted if not r["answerable"] and r["p_yes"] is not None]
     good = [r for r in drafted if r["answerable"] and r["draft_correct"] and r["p_yes"] is not None]

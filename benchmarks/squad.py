@@ -112,11 +112,11 @@ def ours(client: newsqa.ModelClient, article: newsqa.Article, question: str) -> 
         "fabricated": sum(1 for e in claim.evidence if article.text[e.start : e.end] != e.quote) if stands else 0,
         "tokens": sum(c.usage.total_tokens for c in completions),
         "p_yes": round(shares["yes"], 4) if shares else None,
-        **draft_confidence(completions[0].logprobs),
+        **draft_signals(completions[0].logprobs),
     }
 
 
-def draft_confidence(tokens: list[Any] | None) -> dict[str, float | None]:
+def draft_signals(tokens: list[Any] | None) -> dict[str, float | None]:
     """The draft's own confidence: P(status answered), and its answer tokens' mean and least log-probability."""
     if not tokens:
         return {"p_answered": None, "answer_mean_lp": None, "answer_min_lp": None}

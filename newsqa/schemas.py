@@ -30,8 +30,8 @@ __all__ = [
     "Usage",
     "Verdict",
     "draft_model",
-    "verdicts_for",
     "is_evidence_list",
+    "verdicts_for",
 ]
 
 # Fields with this marker are filled by newsqa, never by the model.
@@ -113,10 +113,13 @@ class Answer(_Result):
     )
 
 
+YesNo = Literal["yes", "no"]
+
+
 class Verdict(BaseModel):
     """A second reading of an answer: does the evidence text itself state it?"""
 
-    verdict: Literal["yes", "no"]
+    verdict: YesNo
 
 
 @functools.lru_cache(maxsize=32)
@@ -124,7 +127,7 @@ def verdicts_for(n: int) -> type[BaseModel]:
     """One verdict per numbered claim, in order: exactly ``n`` of them."""
     return create_model(
         "Verdicts",
-        verdicts=(list[Literal["yes", "no"]], Field(min_length=n, max_length=n)),
+        verdicts=(list[YesNo], Field(min_length=n, max_length=n)),
     )
 
 
@@ -139,7 +142,9 @@ ReportedAs = Literal["done", "requested", "asked_whether", "alleged", "planned",
 class Action(BaseModel):
     """Who did or requested what, of whom, and how the article reports it."""
 
-    actor: str = Field(description="who acted or asked: every party to a joint action (all co-signers), as the article names them")
+    actor: str = Field(
+        description="who acted or asked: every party to a joint action (all co-signers), as the article names them"
+    )
     action: str = Field(description="a verb phrase: asked, sent a letter urging, approved, denied, ...")
     object: str = Field(description="what was requested or done")
     recipient: str | None = Field(default=None, description="of or to whom, as the article says; null if no one")

@@ -211,11 +211,12 @@ class ScriptedTransport(ThreadedTransport):
             body = normalise_body(request.read())
             self.requests.append(body)
             try:
-                checked = check_reply(body, self.verdict) if self.verdict is not None else None
-                if checked is not None:
+                verdict = self.verdict
+                checked = check_reply(body, verdict) if verdict is not None else None
+                if verdict is not None and checked is not None:
                     reply: Reply = checked
                     if self.p_yes is not None and body.get("logprobs") and "verdict" in checked:
-                        reply = verdict_completion(self.verdict, self.p_yes)
+                        reply = verdict_completion(verdict, self.p_yes)
                 else:
                     reply = next(self._replies)
             except StopIteration:

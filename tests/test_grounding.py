@@ -12,11 +12,11 @@ import pytest
 import newsqa
 from newsqa.grounding import ANSWER_CHECKS, CHECK_NAMES, Claim, Context, Grounding
 from newsqa.grounding.answer_kinds import ANSWER_KIND
+from newsqa.grounding.base import Judgement
 from newsqa.grounding.citation import EVIDENCE_FOUND, NUMBERS_IN_EVIDENCE
 from newsqa.grounding.locate import resolve_refs, unsupported_terms
 from newsqa.grounding.outside import OUTSIDE_KNOWLEDGE
 from newsqa.grounding.planted import PLANTED_INSTRUCTION
-from newsqa.grounding.base import Judgement
 from newsqa.grounding.second_reading import SECOND_READING, YES_THRESHOLD
 from newsqa.testing import ScriptedTransport
 
@@ -106,7 +106,9 @@ def _client(
 def test_second_reading_decides_by_the_probability_of_yes_when_the_endpoint_reports_it(
     verdict: str, p_yes: float | None, stands: bool
 ) -> None:
-    c, t = _client({"evidence": ["S2"], "status": "answered", "answer": "4 million dollars"}, verdict=verdict, p_yes=p_yes)
+    c, t = _client(
+        {"evidence": ["S2"], "status": "answered", "answer": "4 million dollars"}, verdict=verdict, p_yes=p_yes
+    )
     a = newsqa.ask(ART, "How much will the plan cost?", client=c)
     assert (a.status == "answered") is stands
     assert t.requests[-1].get("logprobs") is True  # the second reading asks for token probabilities

@@ -70,10 +70,12 @@ def test_a_cache_entry_without_logprobs_is_asked_again_when_they_are_wanted(tmp_
 def test_an_endpoint_that_rejects_logprobs_still_answers_and_is_not_asked_again() -> None:
     rejected = (400, {}, b'{"error": {"message": "logprobs is not supported by this server"}}')
     body = chat_completion('{"verdict": "yes"}')
-    with FakeOpenAIServer([rejected, body, body]) as server:
-        with newsqa.ModelClient(base_url=server.base_url, model="m", cache=False, max_retries=0) as c:
-            first = c.complete(CHECK, Verdict, with_logprobs=True)
-            second = c.complete(CHECK, Verdict, with_logprobs=True)
+    with (
+        FakeOpenAIServer([rejected, body, body]) as server,
+        newsqa.ModelClient(base_url=server.base_url, model="m", cache=False, max_retries=0) as c,
+    ):
+        first = c.complete(CHECK, Verdict, with_logprobs=True)
+        second = c.complete(CHECK, Verdict, with_logprobs=True)
     assert first.value.verdict == "yes" and first.logprobs is None and second.logprobs is None
     assert "logprobs" in server.requests[0] and "logprobs" not in server.requests[1]
     assert "logprobs" not in server.requests[2]

@@ -84,7 +84,9 @@ def test_an_item_its_evidence_does_not_state_is_dropped_with_the_check_and_reaso
 def test_a_true_item_that_cites_the_wrong_sentence_is_re_cited_from_the_sentence_that_states_it() -> None:
     point = {"point": "About 2,000 agents were recruited from the Drug Enforcement Administration and others.",
              "evidence": ["S1"]}  # fmt: skip
-    summary, t = _summarize({**BODY, "key_points": [point]}, {"actions": []}, {"verdicts": ["no"]}, {"verdicts": ["yes"]})
+    summary, t = _summarize(
+        {**BODY, "key_points": [point]}, {"actions": []}, {"verdicts": ["no"]}, {"verdicts": ["yes"]}
+    )
     (kp,) = summary.key_points
     assert "approximately 2,000 agents" in kp.evidence[0].quote and "20,000 National Guard" not in kp.evidence[0].quote
     assert summary.dropped == [] and any("re-cited" in w for w in summary.warnings)
@@ -102,7 +104,10 @@ def test_a_summary_cut_off_mid_sentence_loses_the_fragment_and_says_so() -> None
     body = {**BODY, "summary": "DHS asked the Pentagon for 20,000 National Guard troops. Pentagon attorneys are "
             "reviewing the request. The Senators stated, "}  # fmt: skip
     summary, _ = _summarize(body, {"actions": []}, verdict="yes")
-    assert summary.summary == "DHS asked the Pentagon for 20,000 National Guard troops. Pentagon attorneys are reviewing the request."
+    assert (
+        summary.summary
+        == "DHS asked the Pentagon for 20,000 National Guard troops. Pentagon attorneys are reviewing the request."
+    )
     assert [(d.item, d.check) for d in summary.dropped] == [("summary_sentence", "complete_sentences")]
 
 

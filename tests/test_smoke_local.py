@@ -84,7 +84,9 @@ def test_the_embedded_model_reports_token_probabilities_plain_and_streamed(clien
     from newsqa.model.logprobs import option_probability
     from newsqa.schemas import Verdict
 
-    messages = [{"role": "user", "content": 'Is Paris in France? Reply as JSON: {"verdict": "yes"} or {"verdict": "no"}'}]
+    messages = [
+        {"role": "user", "content": 'Is Paris in France? Reply as JSON: {"verdict": "yes"} or {"verdict": "no"}'}
+    ]
     plain = client.complete(messages, Verdict, max_tokens=20, with_logprobs=True)
     pieces: list[str | None] = []
 

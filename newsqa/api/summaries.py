@@ -71,12 +71,18 @@ async def _summarize(art: Article, client: ModelClient | None, cache: bool) -> S
         report("summarizing", f"reading the article ({len(art.sentences)} sentences) and summarizing it")
         block = prompts.article_block(art)
         done = await cl.acomplete(
-            prompts.messages_for(block, prompts.load("summarize")), body_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache
+            prompts.messages_for(block, prompts.load("summarize")),
+            body_type,
+            max_tokens=SUMMARY_MAX_TOKENS,
+            use_cache=cache,
         )
         # The same article block first: the model's state after reading it serves this request too.
         report("extracting", "listing who did or requested what of whom")
         acts = await cl.acomplete(
-            prompts.messages_for(block, prompts.load("actions")), actions_type, max_tokens=ACTIONS_MAX_TOKENS, use_cache=cache
+            prompts.messages_for(block, prompts.load("actions")),
+            actions_type,
+            max_tokens=ACTIONS_MAX_TOKENS,
+            use_cache=cache,
         )
 
         def resolve(refs: list[str]) -> list[Evidence]:
@@ -96,10 +102,16 @@ async def _summarize(art: Article, client: ModelClient | None, cache: bool) -> S
         async with sem:
             block = prompts.article_block(art, chunk.sentences)
             done = await cl.acomplete(
-                prompts.messages_for(block, prompts.load("summarize")), body_type, max_tokens=SUMMARY_MAX_TOKENS, use_cache=cache
+                prompts.messages_for(block, prompts.load("summarize")),
+                body_type,
+                max_tokens=SUMMARY_MAX_TOKENS,
+                use_cache=cache,
             )
             acts = await cl.acomplete(
-                prompts.messages_for(block, prompts.load("actions")), actions_type, max_tokens=ACTIONS_MAX_TOKENS, use_cache=cache
+                prompts.messages_for(block, prompts.load("actions")),
+                actions_type,
+                max_tokens=ACTIONS_MAX_TOKENS,
+                use_cache=cache,
             )
         finished += 1
         report("summarizing", f"summarized part {finished} of {len(chunks)}", finished, len(chunks))
@@ -109,7 +121,7 @@ async def _summarize(art: Article, client: ModelClient | None, cache: bool) -> S
     # Every note carries the verified evidence of the chunk summary it came from; action records are
     # extracted per part, with their own evidence, and joined (the record checks merge repeats).
     notes: list[Note] = []
-    actions: list[Action] = []
+    records: list[Action] = []
     for chunk, (part, acts) in zip(chunks, parts, strict=True):
         allowed = set(chunk.sentences)
 
@@ -119,12 +131,12 @@ async def _summarize(art: Article, client: ModelClient | None, cache: bool) -> S
         for kp in _draft(part).key_points:
             if ev := resolve_in_chunk(kp.evidence):
                 notes.append((kp.point, ev))
-        actions += public(ActionList, acts.value, resolve_in_chunk, drop_unsupported=True, meta=None).actions
+        records += public(ActionList, acts.value, resolve_in_chunk, drop_unsupported=True, meta=None).actions
     report("combining", f"combining {len(notes)} notes into one summary")
     done, completions, final_notes = await _reduce(cl, notes, body_type, room, cache)
     summary = public(Summary, done.value, _note_resolver(final_notes), drop_unsupported=True, meta=None)
     spent = [c for pair in parts for c in pair] + completions
-    return await _checked(summary.model_copy(update={"actions": actions}), art, cl, cache, spent)
+    return await _checked(summary.model_copy(update={"actions": records}), art, cl, cache, spent)
 
 
 async def _checked(
@@ -162,7 +174,9 @@ async def _checked(
     dropped = [*reviewed.dropped, *(_cut(c) for c in cut)]
     notes = list(summary.warnings)
     if reviewed.recited:
-        notes.append(f"{reviewed.recited} item(s) re-cited: their first evidence did not state them, another sentence does")
+        notes.append(
+            f"{reviewed.recited} item(s) re-cited: their first evidence did not state them, another sentence does"
+        )
     if dropped:
         notes.append(f"{len(dropped)} item(s) dropped by the record checks (see dropped)")
     data = summary.model_dump()
@@ -179,7 +193,10 @@ async def _checked(
 
 def _cut(sentence: str) -> Dropped:
     return Dropped(
-        item="summary_sentence", text=sentence, check="complete_sentences", reason="cut off, or past the 4-sentence bound"
+        item="summary_sentence",
+        text=sentence,
+        check="complete_sentences",
+        reason="cut off, or past the 4-sentence bound",
     )
 
 

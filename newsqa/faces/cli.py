@@ -168,8 +168,11 @@ class _StageView:
     def bar(self, message: str, done: int, total: int, width: int = 24) -> None:
         """A stage with a count, redrawn in place on one line until the next stage begins."""
         filled = width * min(done, total) // total
-        line = f"newsqa: {message} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} ({time.perf_counter() - self._t0:.1f}s)"
-        self._console.file.write(("\r" if self._last == message else ("\n" if self._mid_line else "")) + f"\x1b[2m{line}\x1b[0m")
+        seconds = time.perf_counter() - self._t0
+        line = f"newsqa: {message} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} ({seconds:.1f}s)"
+        self._console.file.write(
+            ("\r" if self._last == message else ("\n" if self._mid_line else "")) + f"\x1b[2m{line}\x1b[0m"
+        )
         self._console.file.flush()
         if self._last != message:
             self._last = message

@@ -169,7 +169,7 @@ def missing_element(question: str, answer: str, evidence: Sequence[Evidence]) ->
             return None
         pattern = _AMOUNT
     elif wants_date:
-        if _YEARISH.search(answer) or _DATE.search(normalise(answer)) and re.search(r"\d", answer):
+        if _YEARISH.search(answer) or (_DATE.search(normalise(answer)) and re.search(r"\d", answer)):
             return None
         pattern = _YEARISH
     else:
@@ -194,5 +194,7 @@ def repaired(claim: Claim, ctx: Context) -> tuple[Claim, str | None]:
     answer = f"{element} — {(claim.answer or '').strip()}"
     what = "amount" if question_kind(ctx.question) == "quantity" else "date"
     note = f"the answer did not give the {what} asked for; its evidence does, and it was added: {element}"
-    fixed = Claim(claim.status, answer, claim.refs, claim.evidence, claim.rejected, claim.p_answered, [*claim.notes, note])
+    fixed = Claim(
+        claim.status, answer, claim.refs, claim.evidence, claim.rejected, claim.p_answered, [*claim.notes, note]
+    )
     return fixed, note

@@ -197,7 +197,9 @@ class Cache:
             if self.ttl is not None and time.time() - row[3] > self.ttl:
                 return None
             conn.execute("UPDATE responses SET hits = hits + 1 WHERE key = ?", (key,))
-            return CachedResponse(row[0], json.loads(row[1]), json.loads(row[2]), json.loads(row[4]) if row[4] else None)
+            return CachedResponse(
+                row[0], json.loads(row[1]), json.loads(row[2]), json.loads(row[4]) if row[4] else None
+            )
         except sqlite3.OperationalError as exc:
             log.warning("newsqa cache lookup skipped: %s", exc)
             return None
@@ -208,16 +210,15 @@ class Cache:
         except ValueError:  # a row that does not parse is a miss, and will be overwritten
             return None
 
-    def set(
-        self, key: str, model: str, value: dict[str, Any], usage: dict[str, int], *, logprobs: Any = None
-    ) -> None:
+    def set(self, key: str, model: str, value: dict[str, Any], usage: dict[str, int], *, logprobs: Any = None) -> None:
         conn = self._connect()
         if conn is None:
             return
         kept = json.dumps(logprobs, ensure_ascii=False) if logprobs is not None else None
         try:
             conn.execute(
-                "INSERT OR REPLACE INTO responses (key, model, value, usage, created, logprobs) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO responses (key, model, value, usage, created, logprobs)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 (key, model, json.dumps(value, ensure_ascii=False), json.dumps(usage), time.time(), kept),
             )
         except sqlite3.OperationalError as exc:

@@ -358,7 +358,9 @@ class ModelClient:
                     tokens = from_openai(getattr(choices[0], "logprobs", None)) if with_logprobs else None
                     if use_cache and self.cache is not None:
                         kept = to_json(tokens or []) if with_logprobs else None
-                        self.cache.set(key, model_name, value.model_dump(mode="json"), usage.model_dump(), logprobs=kept)
+                        self.cache.set(
+                            key, model_name, value.model_dump(mode="json"), usage.model_dump(), logprobs=kept
+                        )
                     return Completion(value, raw, model_name, usage, attempts=usage.requests, logprobs=tokens)
                 log.info("re-asking: %s", verdict[:200])
                 feedback = verdict

@@ -193,7 +193,12 @@ class LocalModelTransport(ThreadedTransport):
                 return
             if recorder is not None:
                 # Each token's probability is known once the next is chosen: all of them come at the end.
-                tokens = {"index": 0, "delta": {}, "logprobs": {"content": recorder.content(llama)}, "finish_reason": None}
+                tokens = {
+                    "index": 0,
+                    "delta": {},
+                    "logprobs": {"content": recorder.content(llama)},
+                    "finish_reason": None,
+                }
                 extra = {"id": "logprobs", "object": "chat.completion.chunk", "created": int(time.time()),
                          "model": model or "", "choices": [tokens]}  # fmt: skip
                 yield b"data: " + json.dumps(extra).encode() + b"\n\n"
