@@ -171,11 +171,60 @@ def judge(client: newsqa.ModelClient, article: newsqa.Article, row: dict[str, An
     }
 
 
+TIMING = """
+import sys, time, newsqa
+article = newsqa.Article.from_file(sys.argv[1])
+client = newsqa.ModelClient(cache=False)
+client.complete([{"role": "user", "content": "Say OK."}], newsqa.schemas.Verdict, max_tokens=8)  # load the model
+t = time.perf_counter()
+s = newsqa.summarize(article, client=client)
+print(round(time.perf_counter() - t, 2), s.usage.total_tokens)
+"""
+
+
+def time_code(source: Path, article: Path) -> tuple[float, int]:
+    """Seconds and tokens of one summary by the newsqa in ``source``, in a new process (model loaded first)."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    out = subprocess.run(
+        [sys.executable, "-c", TIMING, str(article)], capture_output=True, text=True, env=env, timeout=1800
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-500:])
+    seconds, tokens = out.stdout.split()[-2:]
+    return float(seconds), int(tokens)
+
+
+def timing(previous: str, names: list[str]) -> list[dict[str, Any]]:
+    """This code and ``previous`` (a git revision, checked out beside it) summarising the same articles."""
+    import subprocess
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "previous"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), previous], check=True,
+                       capture_output=True)  # fmt: skip
+        try:
+            for name in names:
+                for label, source in (("previous", old), ("this", ROOT)):
+                    seconds, tokens = time_code(source, article_path(name))
+                    rows.append({"code": label, "article": name, "seconds": seconds, "tokens": tokens})
+                    print(f"timing {label:8s} {name[:30]:30s} {seconds:6.1f}s {tokens} tokens", flush=True)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], capture_output=True)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", default=None, help="comma-separated prefixes (03,12) or names")
     ap.add_argument("--systems", default="newsqa,baseline")
     ap.add_argument("--rescore", action="store_true", help="rewrite the tables from the saved rows")
+    ap.add_argument("--previous", default=None, help="a git revision to time against (summary seconds, same articles)")
+    ap.add_argument("--timing-articles", type=int, default=3, help="how many articles the timing comparison uses")
     args = ap.parse_args()
     gold = {g["article"]: g["actions"] for g in map(json.loads, (EVAL / "actions.jsonl").read_text().splitlines()) if g}
     path = OUT / "summaries.jsonl"
@@ -189,7 +238,14 @@ def main() -> None:
     if args.articles:
         wanted = args.articles.split(",")
         names = [n for n in names if any(n.startswith(w) for w in wanted)]
-    client = newsqa.ModelClient()
+    if args.previous:
+        times = timing(args.previous, names[: args.timing_articles])
+        (OUT / "summaries-timing.json").write_text(
+            json.dumps({"previous": args.previous, "rows": times}, indent=1) + "\n"
+        )
+    # Systems run without the response cache (their seconds and tokens are real); the yardsticks use it.
+    client = newsqa.ModelClient(cache=False)
+    yardstick = newsqa.ModelClient()
     systems = {"newsqa": ours, "baseline": baseline}
     rows: list[dict[str, Any]] = []
     with path.open("w") as out:
@@ -204,7 +260,7 @@ def main() -> None:
                            "tokens": 0, "requests": 0, "error": str(exc)[:200]}  # fmt: skip
                 row["seconds"] = round(time.perf_counter() - t0, 1)
                 row.update(system=system, article=name)
-                row.update(judge(client, article, row))
+                row.update(judge(yardstick, article, row))
                 row.update(score_actions(row["actions"], gold[name]))
                 rows.append(row)
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -259,6 +315,21 @@ def write_table(rows: list[dict[str, Any]]) -> None:
             r = next((r for r in rows if r["article"] == name and r["system"] == s), None)
             cells.append(f"{r['correct']}/{r['returned']}, {r['recalled']}/{r['central']}" if r else "–")
         lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    timing_file = OUT / "summaries-timing.json"
+    if timing_file.exists():
+        t = json.loads(timing_file.read_text())
+        lines += ["", f"Seconds per summary, this code against revision `{t['previous']}` (checked out beside it), "
+                  "each in a new process with the model loaded first, no response cache:", ""]  # fmt: skip
+        lines += ["| article | previous | this | ratio |", "|---|---:|---:|---:|"]
+        for name in dict.fromkeys(r["article"] for r in t["rows"]):
+            prev = next(r for r in t["rows"] if r["article"] == name and r["code"] == "previous")
+            this = next(r for r in t["rows"] if r["article"] == name and r["code"] == "this")
+            lines.append(
+                f"| {name} | {prev['seconds']:.1f} s | {this['seconds']:.1f} s | {this['seconds'] / prev['seconds']:.2f} |"
+            )
+        total_prev = sum(r["seconds"] for r in t["rows"] if r["code"] == "previous")
+        total_this = sum(r["seconds"] for r in t["rows"] if r["code"] == "this")
+        lines.append(f"| all | {total_prev:.1f} s | {total_this:.1f} s | {total_this / total_prev:.2f} |")
     (OUT / "summaries.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
