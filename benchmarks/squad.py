@@ -176,11 +176,10 @@ def rescore(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _try_check_prompt(text: str) -> None:
-    """Use ``text`` as the check prompt for this run only. The prompt version (in every cache key) is
-    taken first, so the cached drafts still serve and only the second readings are asked again."""
+    """Use ``text`` as the check prompt for this run only: the cached drafts still serve (their
+    requests do not change) and only the second readings are asked again."""
     from newsqa import prompts
 
-    prompts.prompt_version()
     load = prompts.load
     prompts.load = lambda name: text if name == "check" else load(name)  # type: ignore[assignment]
     prompts._template.cache_clear()

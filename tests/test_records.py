@@ -125,3 +125,8 @@ def test_how_the_article_reports_an_action_is_kept_and_read() -> None:
     (a,) = summary.actions
     assert a.reported_as == "reported_by_others" and a.recipient == "the Pentagon"
     assert "[reported by others]" in t.requests[2]["messages"][-1]["content"]
+
+
+def test_an_empty_summary_text_is_not_an_error() -> None:
+    summary, _ = _summarize({**BODY, "summary": "  "}, {"actions": []}, verdict="yes")
+    assert summary.summary == "" and summary.dropped == []

@@ -14,7 +14,7 @@ from .base import Check, Claim, Context, Outcome
 __all__ = ["ANSWERED_THRESHOLD", "DRAFT_CONFIDENCE"]
 
 # The probability of "answered" a draft needs, where the endpoint reports token probabilities.
-ANSWERED_THRESHOLD = 0.0
+ANSWERED_THRESHOLD = 0.9
 
 
 def _draft_confidence(claim: Claim, ctx: Context) -> Outcome:

@@ -21,7 +21,7 @@ __all__ = ["COMBINER", "SECOND_READING", "YES_THRESHOLD", "check_messages", "sta
 # split: YES_THRESHOLD for P(yes) alone (a draft without probabilities), and COMBINER for P(yes) with
 # the draft's own P(answered): a logistic regression over their log-odds (bias, weight of P(yes),
 # weight of P(answered)) and the combined probability an answer needs. None: P(yes) alone decides.
-YES_THRESHOLD = 0.7
+YES_THRESHOLD = 0.55
 COMBINER: tuple[float, float, float, float] | None = None
 
 

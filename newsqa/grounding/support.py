@@ -92,6 +92,8 @@ _END = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
 
 def complete_sentences(text: str, limit: int = MAX_SUMMARY_SENTENCES) -> tuple[list[str], list[str]]:
     """The whole sentences of ``text`` (at most ``limit``), and what was cut: a trailing fragment, extras."""
+    if not text.strip():
+        return [], []
     sentences = [s.text.strip() for s in Article.from_text(text, parse_header=False).sentences if s.text.strip()]
     cut: list[str] = []
     if sentences and not _END.search(sentences[-1]):
