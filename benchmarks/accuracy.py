@@ -123,6 +123,7 @@ def ours(client: newsqa.ModelClient, article: newsqa.Article, question: str) -> 
         "fabricated": fabricated,
         "tokens": a.usage.total_tokens,
         "unsupported": a.unsupported,
+        "refused_by": a.refusal.check if a.refusal else None,
     }
 
 
@@ -251,6 +252,20 @@ def write_table(rows: list[dict[str, Any]], n_articles: int, *, partial: bool = 
         ]
         for name in dict.fromkeys(r["system"] for r in held):
             lines.append(_row(name, [r for r in held if r["system"] == name]))
+    ours = [r for r in rows if r["system"] == "newsqa" and "refused_by" in r]
+    if ours:
+        from collections import Counter
+
+        wrong = Counter(r["refused_by"] for r in ours if r["answerable"] and r["refused_by"])
+        caught = Counter(r["refused_by"] for r in ours if not r["answerable"] and r["refused_by"])
+        lines += [
+            "",
+            "newsqa's refusals by the check that made them: answerable questions refused (wrongly) "
+            + (", ".join(f"`{k}` {v}" for k, v in wrong.most_common()) or "none")
+            + "; unanswerable questions refused (rightly) "
+            + (", ".join(f"`{k}` {v}" for k, v in caught.most_common()) or "none")
+            + ".",
+        ]
     (OUT / "accuracy.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
