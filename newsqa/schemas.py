@@ -162,7 +162,7 @@ class ActionList(BaseModel):
     actions: list[Action] = Field(default_factory=list, max_length=8)
 
 
-SummaryItem = Literal["key_point", "action", "summary_sentence"]
+SummaryItem = Literal["headline", "key_point", "action", "summary_sentence"]
 
 
 class Dropped(BaseModel):

@@ -84,8 +84,9 @@ def test_an_item_its_evidence_does_not_state_is_dropped_with_the_check_and_reaso
 def test_a_true_item_that_cites_the_wrong_sentence_is_re_cited_from_the_sentence_that_states_it() -> None:
     point = {"point": "About 2,000 agents were recruited from the Drug Enforcement Administration and others.",
              "evidence": ["S1"]}  # fmt: skip
+    # The headline stands; the key point is not stated by its evidence, then is by the right sentence.
     summary, t = _summarize(
-        {**BODY, "key_points": [point]}, {"actions": []}, {"verdicts": ["no"]}, {"verdicts": ["yes"]}
+        {**BODY, "key_points": [point]}, {"actions": []}, {"verdicts": ["yes", "no"]}, {"verdicts": ["yes"]}
     )
     (kp,) = summary.key_points
     assert "approximately 2,000 agents" in kp.evidence[0].quote and "20,000 National Guard" not in kp.evidence[0].quote
@@ -95,9 +96,10 @@ def test_a_true_item_that_cites_the_wrong_sentence_is_re_cited_from_the_sentence
 
 def test_items_naming_what_the_article_never_mentions_are_dropped_without_asking_the_model() -> None:
     point = {"point": "Governor Greg Abbott sent 5,000 troops.", "evidence": ["S1"]}
-    summary, t = _summarize({**BODY, "key_points": [point]}, {"actions": []})
+    summary, t = _summarize({**BODY, "key_points": [point]}, {"actions": []}, {"verdicts": ["yes"]})
     assert summary.key_points == [] and summary.dropped[0].check == "outside_knowledge"
-    assert "Greg Abbott" in summary.dropped[0].reason and len(t.requests) == 2  # no reading was needed
+    assert "Greg Abbott" in summary.dropped[0].reason
+    assert "with exactly 1 verdicts" in t.requests[2]["messages"][-1]["content"]  # only the headline was read
 
 
 def test_a_summary_cut_off_mid_sentence_loses_the_fragment_and_says_so() -> None:
@@ -130,3 +132,13 @@ def test_how_the_article_reports_an_action_is_kept_and_read() -> None:
 def test_an_empty_summary_text_is_not_an_error() -> None:
     summary, _ = _summarize({**BODY, "summary": "  "}, {"actions": []}, verdict="yes")
     assert summary.summary == "" and summary.dropped == []
+
+
+def test_a_headline_its_key_points_do_not_bear_out_gives_way_to_the_first_key_point() -> None:
+    point = {"point": "DHS asked the Pentagon for 20,000 National Guard troops.", "evidence": ["S1"]}
+    body = {**BODY, "headline": "Pentagon approves 20,000 troops", "key_points": [point]}
+    summary, t = _summarize(body, {"actions": []}, {"verdicts": ["no", "yes"]}, {"verdicts": ["no"]})
+    assert summary.headline == "DHS asked the Pentagon for 20,000 National Guard troops"
+    assert [(d.item, d.check) for d in summary.dropped] == [("headline", "supported")]
+    reading = t.requests[2]["messages"][-1]["content"]
+    assert "Claim 1: Pentagon approves 20,000 troops" in reading and "Claim 2: DHS asked the Pentagon" in reading

@@ -145,7 +145,12 @@ async def _checked(
     """The summary less what the record checks stop (see :mod:`newsqa.grounding.support`), with why."""
     summary = _ground_entities(summary, art)
     sentences, cut = complete_sentences(summary.summary)
+    # The headline has no evidence of its own: it is read against the key points' (at most 3 sentences).
+    heading: list[Evidence] = []
+    for kp in summary.key_points:
+        heading += [e for e in kp.evidence if e not in heading]
     records = [
+        Record("headline", summary.headline, heading[:3]),
         *(Record("key_point", kp.point, list(kp.evidence)) for kp in summary.key_points),
         *(Record("action", action_statement(a), list(a.evidence)) for a in summary.actions),
         *(Record("summary_sentence", s) for s in sentences),
@@ -161,16 +166,18 @@ async def _checked(
     kept = set(reviewed.kept)
     n_kp, n_act = len(summary.key_points), len(summary.actions)
     key_points = [
-        kp.model_copy(update={"evidence": reviewed.evidence.get(i, kp.evidence)})
+        kp.model_copy(update={"evidence": reviewed.evidence.get(1 + i, kp.evidence)})
         for i, kp in enumerate(summary.key_points)
-        if i in kept
+        if 1 + i in kept
     ]
     actions = [
-        a.model_copy(update={"evidence": reviewed.evidence.get(n_kp + i, a.evidence)})
+        a.model_copy(update={"evidence": reviewed.evidence.get(1 + n_kp + i, a.evidence)})
         for i, a in enumerate(summary.actions)
-        if n_kp + i in kept
+        if 1 + n_kp + i in kept
     ]
-    prose = " ".join(s for j, s in enumerate(sentences) if n_kp + n_act + j in kept)
+    prose = " ".join(s for j, s in enumerate(sentences) if 1 + n_kp + n_act + j in kept)
+    # A headline its key points' evidence does not bear out gives way to the first key point that stands.
+    headline = summary.headline if 0 in kept else (key_points[0].point.rstrip(".") if key_points else "")
     dropped = [*reviewed.dropped, *(_cut(c) for c in cut)]
     notes = list(summary.warnings)
     if reviewed.recited:
@@ -182,6 +189,7 @@ async def _checked(
     data = summary.model_dump()
     data.update(meta(completions, art))
     data.update(
+        headline=headline,
         key_points=[k.model_dump() for k in key_points],
         actions=[a.model_dump() for a in actions],
         summary=prose,
