@@ -8,10 +8,11 @@
 A quote that exists is not a quote that says what the item claims: small models cite a sentence near
 the one that holds the fact, copy a request as if it were done, or fill a record's slots from the wrong
 sentence. ``supported`` reads every item against its own evidence in one request (one verdict per
-item); the headline is read against the evidence of the key points it heads. An item that fails is re-cited when another sentence holds its names, numbers and most of its
-words and a second reading of that sentence states it; otherwise it is dropped, and the result says
-which check dropped it and why. Summary sentences carry no evidence of their own: the two rule checks
-apply to them, and a sentence cut off mid-way is dropped.
+item); the headline is read against the evidence of the key points it heads. An item that fails is
+re-cited when another sentence holds its names, numbers and most of its words and a second reading of
+that sentence states it; otherwise it is dropped, and the result says which check dropped it and why.
+Summary sentences carry no evidence of their own: the two rule checks apply to them, and a sentence cut
+off mid-way is dropped.
 """
 
 from __future__ import annotations
