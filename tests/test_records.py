@@ -142,3 +142,25 @@ def test_a_headline_its_key_points_do_not_bear_out_gives_way_to_the_first_key_po
     assert [(d.item, d.check) for d in summary.dropped] == [("headline", "supported")]
     reading = t.requests[2]["messages"][-1]["content"]
     assert "Claim 1: Pentagon approves 20,000 troops" in reading and "Claim 2: DHS asked the Pentagon" in reading
+
+
+def test_a_title_case_headline_is_not_taken_for_a_row_of_names() -> None:
+    point = {"point": "DHS asked the Pentagon for 20,000 National Guard troops.", "evidence": ["S1"]}
+    body = {**BODY, "headline": "DHS Asks Pentagon For 20,000 National Guard Troops", "key_points": [point]}
+    summary, _ = _summarize(body, {"actions": []}, verdict="yes")
+    assert summary.headline == "DHS Asks Pentagon For 20,000 National Guard Troops" and summary.dropped == []
+    body = {**BODY, "headline": "Texas Governor Abbott Sends 5,000 Troops", "key_points": [point]}
+    summary, _ = _summarize(body, {"actions": []}, verdict="yes")
+    assert summary.dropped[0].item == "headline" and summary.dropped[0].check == "outside_knowledge"
+
+
+def test_a_record_whose_object_another_record_spells_out_is_merged_into_it() -> None:
+    base = {"actor": "DHS", "action": "requested", "recipient": "the Pentagon", "reported_as": "requested"}
+    acts = [
+        {**base, "object": "National Guard troops", "evidence": ["S1"]},
+        {**base, "object": "20,000 National Guard troops", "evidence": ["S5"]},
+        {**base, "object": "help from local police", "evidence": ["S8"]},
+    ]
+    summary, _ = _summarize({**BODY}, {"actions": acts}, verdict="yes")
+    assert [a.object for a in summary.actions] == ["20,000 National Guard troops", "help from local police"]
+    assert len(summary.actions[0].evidence) == 2 and any("merged" in w for w in summary.warnings)

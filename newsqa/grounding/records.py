@@ -23,22 +23,34 @@ def _key(text: str | None) -> frozenset[str]:
 
 
 def tidy_actions(actions: Sequence[Action]) -> tuple[list[Action], list[str]]:
-    """``actions`` with misplaced recipients removed and duplicates merged, and a note per kind of repair."""
+    """``actions`` with misplaced recipients removed and duplicates merged, and a note per kind of repair.
+
+    Two records are the same when actor, action and recipient say the same and one object's words are
+    all in the other's ("requested troops" and "requested 20,000 National Guard troops"): the fuller
+    one stays, with the evidence of both.
+    """
     repairs: Counter[str] = Counter()
-    kept: dict[tuple[frozenset[str], ...], Action] = {}
+    kept: list[Action] = []
     for action in actions:
         recipient = action.recipient
         if recipient is not None and _key(recipient) and _key(recipient) in (_key(action.actor), _key(action.object)):
             same = "actor" if _key(recipient) == _key(action.actor) else "object"
             repairs[f"recipient was the record's own {same}"] += 1
             action = action.model_copy(update={"recipient": None})
-        key = (_key(action.actor), _key(action.action), _key(action.object), _key(action.recipient))
-        if key in kept:
-            repairs["the same record twice (merged)"] += 1
-            first = kept[key]
-            evidence = [*first.evidence, *(e for e in action.evidence if e not in first.evidence)]
-            kept[key] = first.model_copy(update={"evidence": evidence})
+        k = next((i for i, other in enumerate(kept) if _same_record(other, action)), None)
+        if k is None:
+            kept.append(action)
             continue
-        kept[key] = action
+        repairs["the same record twice (merged)"] += 1
+        first, fuller = kept[k], max(kept[k], action, key=lambda a: len(_key(a.object)))
+        evidence = [*first.evidence, *(e for e in action.evidence if e not in first.evidence)]
+        kept[k] = fuller.model_copy(update={"evidence": evidence})
     notes = [f"{n} action record(s) repaired: {why}" for why, n in repairs.items()]
-    return list(kept.values()), notes
+    return kept, notes
+
+
+def _same_record(a: Action, b: Action) -> bool:
+    if (_key(a.actor), _key(a.action), _key(a.recipient)) != (_key(b.actor), _key(b.action), _key(b.recipient)):
+        return False
+    x, y = _key(a.object), _key(b.object)
+    return x <= y or y <= x

@@ -79,8 +79,18 @@ def support_messages(records: Sequence[Record]) -> list[Message]:
     return [{"role": "system", "content": prompts.load("check_system")}, {"role": "user", "content": task}]
 
 
+def _sentence_case(text: str) -> str:
+    """A Title Case headline as a sentence: capitals kept only on acronyms, so that every capitalised
+    word is not taken for a name ("DHS Approves 20,000 Troops" -> "DHS approves 20,000 troops")."""
+    words = text.split()
+    if sum(w[:1].isupper() for w in words) * 5 < len(words) * 3:
+        return text
+    return " ".join(w if w.isupper() or not w[:1].isalpha() else w.lower() for w in words)
+
+
 def _rule_failure(record: Record, ctx: Context) -> tuple[str, str] | None:
-    claim = Claim("answered", record.text, evidence=list(record.evidence))
+    text = _sentence_case(record.text) if record.item == "headline" else record.text
+    claim = Claim("answered", text, evidence=list(record.evidence))
     for check in (OUTSIDE_KNOWLEDGE, PLANTED_INSTRUCTION):
         outcome = check.run(claim, ctx)
         if isinstance(outcome, str):
