@@ -63,10 +63,16 @@ def _task(question: str, history: Sequence[tuple[str, str]]) -> str:
     return task
 
 
+def answered_shares(tokens: list[TokenLogprob] | None) -> list[float]:
+    """The probability the model gave "answered" at each status token of a reply (one per draft)."""
+    found = option_probabilities(tokens or [], ("answered", "not_in_article"), after='"status"')
+    return [s["answered"] for s in found]
+
+
 def draft_confidence(tokens: list[TokenLogprob] | None) -> float | None:
     """The probability the model gave "answered" at the status token of its draft (None: not reported)."""
-    shares = option_probabilities(tokens or [], ("answered", "not_in_article"), after='"status"')
-    return shares[0]["answered"] if shares else None
+    shares = answered_shares(tokens)
+    return shares[0] if shares else None
 
 
 def _judge(cl: ModelClient, cache: bool, into: list[Completion[Verdict] | Completion[BaseModel]]) -> Judge:
@@ -125,7 +131,7 @@ async def draft_claim(
     )
     completions.append(done)
     claim = claim_from_draft(cast(AnswerDraft, done.value), ctx, draft_confidence(done.logprobs))
-    claim, _ = repaired(claim, ctx)
+    claim = repaired(claim, ctx)
     if claim.rejected:
         log.info("dropped evidence that is not in the article: %s", claim.rejected)
     return claim, ctx, completions
@@ -193,14 +199,14 @@ async def aask_many(
         messages, drafts_for(len(qs)), max_tokens=ANSWER_MAX_TOKENS * len(qs), use_cache=cache, with_logprobs=True
     )
     drafts = cast(list[AnswerDraft], cast(_ManyDrafts, done.value).answers)
-    statuses = option_probabilities(done.logprobs or [], ("answered", "not_in_article"), after='"status"')
-    confidence = [s["answered"] for s in statuses] if len(statuses) == len(drafts) else [None] * len(drafts)
+    shares = answered_shares(done.logprobs)
+    confidence: list[float | None] = list(shares) if len(shares) == len(drafts) else [None] * len(drafts)
     shared = _shares(done.usage, len(qs))
     answers: list[Answer] = []
     for i, (q, draft) in enumerate(zip(qs, drafts, strict=True)):
         completions: list[Completion[Verdict] | Completion[BaseModel]] = []
         ctx = Context(art, q, chunks, set(ids) if ids is not None else None, _judge(cl, cache, completions))
-        claim, _ = repaired(claim_from_draft(draft, ctx, confidence[i]), ctx)
+        claim = repaired(claim_from_draft(draft, ctx, confidence[i]), ctx)
         failed = grounding.failure(claim, ctx)
         if failed is not None and failed[0].feedback is not None:
             answers.append(await aask(art, q, client=cl, cache=cache, check=check, skip=skip))

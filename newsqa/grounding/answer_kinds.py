@@ -20,6 +20,7 @@ asked for, so it is reported as ``not_in_article`` rather than shown.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from typing import Literal
@@ -183,18 +184,15 @@ def missing_element(question: str, answer: str, evidence: Sequence[Evidence]) ->
     return found[0] if len(found) == 1 else None
 
 
-def repaired(claim: Claim, ctx: Context) -> tuple[Claim, str | None]:
+def repaired(claim: Claim, ctx: Context) -> Claim:
     """``claim`` with the date or amount its question asks for added from its evidence, when the answer
-    left it out and the evidence holds exactly one; and a note saying so (None: nothing repaired)."""
+    left it out and the evidence holds exactly one; the repair is noted in ``claim.notes``."""
     if not claim.answered or not claim.evidence:
-        return claim, None
+        return claim
     element = missing_element(ctx.question, claim.answer or "", claim.evidence)
     if element is None:
-        return claim, None
-    answer = f"{element} — {(claim.answer or '').strip()}"
+        return claim
     what = "amount" if question_kind(ctx.question) == "quantity" else "date"
     note = f"the answer did not give the {what} asked for; its evidence does, and it was added: {element}"
-    fixed = Claim(
-        claim.status, answer, claim.refs, claim.evidence, claim.rejected, claim.p_answered, [*claim.notes, note]
-    )
-    return fixed, note
+    answer = f"{element} — {(claim.answer or '').strip()}"
+    return dataclasses.replace(claim, answer=answer, notes=[*claim.notes, note])
