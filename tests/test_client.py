@@ -128,6 +128,25 @@ def test_format_negotiation_downgrades_on_refusal() -> None:
     assert t.requests[1]["response_format"] == {"type": "json_object", "schema": DRAFT.model_json_schema()}
 
 
+def test_a_500_naming_the_format_is_a_refusal_not_a_retry() -> None:
+    # llama-cpp-python's server (0.3.x) answers an unknown response_format with its validation error as a 500.
+    message = (
+        "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+        "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}"
+    )
+    refused = httpx2.Response(500, json={"error": {"message": message, "type": "internal_server_error"}})
+    c, t = client([refused, GOOD], base_url="http://127.0.0.1:9/v1", model="m")
+    assert c.complete(MESSAGES, DRAFT).value.answer
+    assert [r["response_format"]["type"] for r in t.requests] == ["json_schema", "json_object"]
+
+
+def test_a_500_about_something_else_is_retried_as_before() -> None:
+    failed = httpx2.Response(500, json={"error": {"message": "CUDA out of memory"}})
+    c, t = client([failed, GOOD], base_url="http://127.0.0.1:9/v1", model="m")
+    assert c.complete(MESSAGES, DRAFT).value.answer
+    assert [r["response_format"]["type"] for r in t.requests] == ["json_schema", "json_schema"]
+
+
 def test_embedded_uses_schema_constrained_json_object() -> None:
     c, t = client([GOOD])
     c.complete(MESSAGES, DRAFT)

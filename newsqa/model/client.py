@@ -448,6 +448,14 @@ class ModelClient:
                             except openai.APIStatusError as exc:
                                 if "logprobs" in kwargs and "logprob" in str(exc.message).lower():
                                     raise _LogprobsRefused from None
+                                if (
+                                    exc.status_code in (422, 500)
+                                    and "response_format" in kwargs
+                                    and formats.format_refused(str(exc.message))
+                                ):
+                                    # llama.cpp's server answers 500 (its validation error) to a format it
+                                    # does not know: a refusal like a 400, and no retry will change it.
+                                    raise _FormatRefused(str(exc.message), exc.status_code) from None
                                 raise
                         actual = getattr(getattr(response, "usage", None), "total_tokens", None) or estimate
                         self.limiter.spent(estimate, actual)
@@ -457,7 +465,7 @@ class ModelClient:
                 log.info("%s does not report logprobs; asking without them", self.describe())
                 self._logprobs_refused = True
                 continue
-            except openai.BadRequestError as exc:
+            except (openai.BadRequestError, _FormatRefused) as exc:
                 nxt = formats.next_format(fmt)
                 negotiable = s.response_format == "auto" and not self.embedded
                 if negotiable and nxt and formats.format_refused(str(getattr(exc, "message", "") or exc)):
@@ -530,6 +538,15 @@ class ModelClient:
 
 class _LogprobsRefused(Exception):
     """The endpoint rejected a request for token log-probabilities (not a failure of the request)."""
+
+
+class _FormatRefused(Exception):
+    """The endpoint rejected the response format with a status other than 400."""
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
 
 
 def _usage_of(response: Any, requests: int) -> Usage:
