@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test fast lint extras fixtures bench clean
+.PHONY: setup run test fast lint extras fixtures bench bench-background clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -28,10 +28,22 @@ fixtures: setup  # needs llama_cpp.server (the bench group)
 	$(PY) -m pip install -q --group bench
 	$(PY) scripts/record_fixtures.py
 
-bench: setup  # peers come from the bench group, never the core
+PEERS := benchmarks/peers-venv
+
+$(PEERS)/bin/python: benchmarks/peers-requirements.txt  # peers whose pins clash with newsqa's openai
+	python3 -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install -q -r benchmarks/peers-requirements.txt
+	touch $@
+
+bench: setup $(PEERS)/bin/python  # every figure of benchmarks/README.md, one run; peers never in the core
 	$(PY) -m pip install -q --group bench
 	$(PY) benchmarks/embedded.py
+	$(PY) benchmarks/quality.py
 	$(PY) benchmarks/peers.py
+
+bench-background:  # the same, detached from the terminal, with its progress in benchmarks/bench.log
+	nohup $(MAKE) bench > benchmarks/bench.log 2>&1 &
+	@echo "make bench is running in the background: tail -f benchmarks/bench.log"
 
 extras:  # each extra alone in a clean venv: it installs what it needs, and what it promises imports
 	bash scripts/check_extras.sh

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import newsqa  # noqa: E402
+from benchmarks.provenance import stamp  # noqa: E402
 from newsqa import prompts  # noqa: E402
 from newsqa.api.questions import ANSWER_MAX_TOKENS  # noqa: E402
 from newsqa.model.local import local_transport  # noqa: E402
@@ -186,6 +187,7 @@ def main() -> None:
     results["newsqa_ask_s"] = round(o, 2)
     results["overhead_pct"] = round(100 * (o - b) / b, 1)
 
+    results.update(stamp())  # taken at the end: the load average covers the run
     (OUT / "embedded.json").write_text(json.dumps(results, indent=2) + "\n")
     (OUT / "embedded.md").write_text(
         "# Embedded model on this machine\n\n"

@@ -39,6 +39,7 @@ _QUESTION = re.compile(r"(?:Question|question|Query|query)\s*:\s*(.+?\?)", re.S)
 class Record:
     prompt_tokens: int
     completion_tokens: int
+    schema_tokens: int
     json: bool
     started: float
     ended: float
@@ -55,6 +56,7 @@ class Counter:
             "calls": len(self.records),
             "prompt_tokens": sum(r.prompt_tokens for r in self.records),
             "completion_tokens": sum(r.completion_tokens for r in self.records),
+            "schema_tokens": sum(r.schema_tokens for r in self.records),
         }
 
 
@@ -79,9 +81,12 @@ def _sentences(prompt: str) -> list[tuple[str | None, str]]:
     return [(None, s) for s in _SENTENCE.split(body) if len(s.split()) >= 4]
 
 
-def _question(prompt: str) -> str | None:
+def _question(prompt: str, last_user: str = "") -> str | None:
     found = _QUESTION.findall(prompt)
-    return found[-1].strip() if found else None
+    if found:
+        return found[-1].strip()
+    # A chat message that is only the question (LangChain's RAG prompt sends it so).
+    return last_user.strip() if last_user.strip().endswith("?") and len(last_user) < 400 else None
 
 
 def _best(sentences: list[tuple[str | None, str]], question: str) -> tuple[str | None, str]:
@@ -136,20 +141,40 @@ class _Filler:
         return None
 
 
+def request_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema a request asks the reply to follow: its response format's, or its forced tool's."""
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return dict(fmt["json_schema"]["schema"])
+    if fmt.get("type") == "json_object" and fmt.get("schema"):
+        return dict(fmt["schema"])
+    tools = body.get("tools") or []
+    if tools:
+        return dict(tools[0].get("function", {}).get("parameters") or {})
+    return None
+
+
+def schema_tokens(body: dict[str, Any]) -> int:
+    """Tokens of the schemas a request sends beside its messages (response format, tool definitions)."""
+    fmt = body.get("response_format") or {}
+    parts = [fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema"), *(body.get("tools") or [])]
+    tok = get_tokenizer()
+    return sum(tok.count(json.dumps(p, separators=(",", ":"))) for p in parts if p)
+
+
 def reply_for(body: dict[str, Any]) -> tuple[str, bool]:
     """The reply text for one chat request, and whether it is JSON."""
     messages = body.get("messages", [])
     prompt = "\n".join(str(m.get("content") or "") for m in messages)
-    user = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "user")
+    users = [str(m.get("content") or "") for m in messages if m.get("role") in ("user", "human")]
+    user = "\n".join(users)
     sentences = _sentences(user)
-    question = _question(user)
+    if len(sentences) < 2:  # the text is in the system message (LangChain's RAG prompt puts it there)
+        user = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") != "assistant")
+        sentences = _sentences(user)
+    question = _question(user, users[-1] if users else "")
     answer = _best(sentences, question) if question else None
-    fmt = body.get("response_format") or {}
-    schema = None
-    if fmt.get("type") == "json_schema":
-        schema = fmt["json_schema"]["schema"]
-    elif fmt.get("type") == "json_object":
-        schema = fmt.get("schema")
+    schema = request_schema(body)
     if schema is None and "JSON" in prompt and "schema" in prompt.lower():
         match = re.search(r"(\{.*\})", prompt, re.S)
         if match:
@@ -203,13 +228,21 @@ class CountingServer:
             with self._lock:
                 self.counter.in_flight -= 1
         with self._lock:
-            self.counter.records.append(Record(prompt_tokens, completion_tokens, is_json, started, time.perf_counter()))
+            self.counter.records.append(
+                Record(prompt_tokens, completion_tokens, schema_tokens(body), is_json, started, time.perf_counter())
+            )
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        finish = "stop"
+        if body.get("tools"):  # a forced tool call (LangChain's and Instructor's structured output)
+            name = body["tools"][0].get("function", {}).get("name", "tool")
+            call = {"id": "call_fake", "type": "function", "function": {"name": name, "arguments": text}}
+            message, finish = {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
         return 200, {
             "id": f"chatcmpl-fake{len(self.counter.records)}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model") or "fake",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,

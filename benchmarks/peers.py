@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -22,8 +23,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import newsqa  # noqa: E402
 from benchmarks.fake_llm import CountingServer  # noqa: E402
+from benchmarks.provenance import cpu_model, stamp  # noqa: E402
 from newsqa.text.article import Article  # noqa: E402
 from newsqa.text.chunking import chunk_article  # noqa: E402
 from newsqa.text.tokens import DEFAULT_ENCODING, get_tokenizer  # noqa: E402
@@ -59,6 +63,12 @@ def long_questions() -> list[str]:
 
 
 # -- the systems --------------------------------------------------------------------------------------
+# Questions go through the same per-system workers as the quality benchmark (benchmarks/peer_systems.py:
+# each peer set up as its documentation recommends, at newsqa's retrieval budget), here against the
+# counting server instead of the model. Summaries are set up below.
+QUESTION_SYSTEMS = ["newsqa", "LangChain", "LlamaIndex", "Instructor", "stuff baseline"]
+
+
 def newsqa_client(base_url: str, **kw: Any) -> newsqa.ModelClient:
     return newsqa.ModelClient(base_url=base_url, api_key=KEY, model=MODEL, cache=False, **kw)
 
@@ -87,38 +97,35 @@ def _langchain_llm(base_url: str) -> Any:
     )
 
 
-def _langchain_docs(text: str) -> list[Any]:
-    # LangChain's summarisation how-to splits with a tiktoken-measured splitter before map_reduce/refine.
+def summarize_langchain(base_url: str, text: str) -> None:
+    """LangChain's summarisation guide: the whole text in one prompt when it fits, else map-reduce over
+    parts (a summary per part, then one of the summaries), written with LCEL (its legacy
+    ``load_summarize_chain`` is in langchain-classic, kept only for old code)."""
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    splitter = RecursiveCharacterTextSplitter.from_tiktoken_encoder(
-        encoding_name=DEFAULT_ENCODING, chunk_size=CHUNK_TOKENS, chunk_overlap=OVERLAP_TOKENS
+    llm = _langchain_llm(base_url)
+    summarize = ChatPromptTemplate.from_template("Write a concise summary of the following:\n\n{context}")
+    combine = ChatPromptTemplate.from_template(
+        "Here are summaries of parts of one document:\n\n{context}\n\nCombine them into one concise summary."
     )
-    return splitter.create_documents([text])
-
-
-def run_langchain(chain_type: str) -> Callable[[str, str, str, list[str]], None]:
-    def run(base_url: str, text: str, task: str, questions: list[str]) -> None:
-        from langchain_classic.chains.question_answering import load_qa_chain
-        from langchain_classic.chains.summarize import load_summarize_chain
-
-        llm = _langchain_llm(base_url)
-        docs = _langchain_docs(text)
-        if task == "summary":
-            load_summarize_chain(llm, chain_type=chain_type).invoke({"input_documents": docs})
-        else:
-            chain = load_qa_chain(llm, chain_type=chain_type)
-            for q in questions:
-                chain.invoke({"input_documents": docs, "question": q})
-
-    return run
+    if get_tokenizer().count(text) <= SUMMARY_PART_TOKENS:
+        (summarize | llm | StrOutputParser()).invoke({"context": text})
+        return
+    splitter = RecursiveCharacterTextSplitter.from_tiktoken_encoder(
+        encoding_name=DEFAULT_ENCODING, chunk_size=SUMMARY_PART_TOKENS, chunk_overlap=0
+    )
+    parts = [d.page_content for d in splitter.create_documents([text])]
+    notes = (summarize | llm | StrOutputParser()).batch([{"context": p} for p in parts])
+    (combine | llm | StrOutputParser()).invoke({"context": "\n\n".join(notes)})
 
 
 def _llama_index_setup(base_url: str) -> None:
-    # llama-index-llms-openai pins openai<3, which newsqa cannot share an environment with; this
-    # adapter sends LlamaIndex's own prompts over the same openai client instead.
+    # llama-index-llms-openai(-like) pins openai<3, which newsqa cannot share an environment with; for
+    # the summary row this adapter sends LlamaIndex's own prompts over the same openai client (the
+    # question rows run LlamaIndex with OpenAILike in its own environment).
     from llama_index.core import Settings
-    from llama_index.core.embeddings import MockEmbedding
     from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
     from llama_index.core.llms.callbacks import llm_completion_callback
     from openai import OpenAI
@@ -142,45 +149,87 @@ def _llama_index_setup(base_url: str) -> None:
             raise NotImplementedError("the benchmark does not stream")
 
     Settings.llm = BenchLLM()
-    # Embeddings are not chat tokens; a constant embedding keeps retrieval's token cost the same
-    # (top-k chunks of the default size) without an embedding service.
-    Settings.embed_model = MockEmbedding(embed_dim=16)
     Settings.tokenizer = get_tokenizer().encode  # type: ignore[assignment]
 
 
-def run_llama_index(base_url: str, text: str, task: str, questions: list[str]) -> None:
-    from llama_index.core import Document, SummaryIndex, VectorStoreIndex
+def summarize_llama_index(base_url: str, text: str) -> None:
+    from llama_index.core import Document, SummaryIndex
 
     _llama_index_setup(base_url)
-    docs = [Document(text=text)]
-    if task == "summary":
-        # LlamaIndex's documented route to a whole-document summary.
-        engine = SummaryIndex.from_documents(docs).as_query_engine(response_mode="tree_summarize")
-        engine.query("Summarize the article.")
-    else:
-        engine = VectorStoreIndex.from_documents(docs).as_query_engine()
-        for q in questions:
-            engine.query(q)
+    # LlamaIndex's documented route to a whole-document summary.
+    engine = SummaryIndex.from_documents([Document(text=text)]).as_query_engine(response_mode="tree_summarize")
+    engine.query("Summarize the article.")
 
 
-def run_stuff(base_url: str, text: str, task: str, questions: list[str]) -> None:
+def summarize_stuff(base_url: str, text: str) -> None:
     from openai import OpenAI
 
     client = OpenAI(base_url=base_url, api_key=KEY, max_retries=0)
-    asks = ["Summarize this article."] if task == "summary" else [f"Question: {q}" for q in questions]
-    for ask in asks:
-        client.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": f"{text}\n\n{ask}"}], temperature=0
-        )
+    client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": f"{text}\n\nSummarize this article."}], temperature=0
+    )
 
 
-SYSTEMS: dict[str, Callable[[str, str, str, list[str]], None]] = {
-    "newsqa": run_newsqa,
-    "LangChain map_reduce": run_langchain("map_reduce"),
-    "LangChain refine": run_langchain("refine"),
-    "LlamaIndex query engine": run_llama_index,
-    "stuff everything": run_stuff,
+SUMMARY_SYSTEMS: dict[str, Callable[[str, str], None]] = {
+    "newsqa": lambda url, text: run_newsqa(url, text, "summary", []),
+    "LangChain": summarize_langchain,
+    "LlamaIndex": summarize_llama_index,
+    "stuff baseline": summarize_stuff,
 }
+SUMMARY_RETURNS = {
+    "newsqa": "; summary: headline, summary, key points and who-did-what records, each with located evidence",
+    "LangChain": "; summary: free text",
+}
+SUMMARY_PART_TOKENS = 3000  # newsqa's own part size for long summaries, given to LangChain's map step too
+SYSTEM_COLUMNS = ["newsqa", "LangChain", "LlamaIndex", "Instructor", "stuff baseline"]
+
+
+@contextlib.contextmanager
+def _totals_endpoint(server: CountingServer) -> Iterator[str]:
+    """``GET /counter`` with the counting server's totals, for the per-system workers."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = json.dumps(server.counter.totals()).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/counter"
+    finally:
+        httpd.shutdown()
+
+
+def ask_with_worker(system: str, base_url: str, counter: str, text: str, questions: list[str]) -> None:
+    from benchmarks.peer_systems import OWN_VENV
+
+    python = ROOT / "benchmarks" / "peers-venv" / "bin" / "python"
+    if system in OWN_VENV and not python.exists():
+        raise SystemExit(f"{system} runs from {python.parent.parent}: make bench creates it")
+    with tempfile.TemporaryDirectory() as d:
+        jobs, out = Path(d) / "jobs.jsonl", Path(d) / "rows.jsonl"
+        jobs.write_text(
+            "".join(json.dumps({"id": str(i), "text": text, "question": q}) + "\n" for i, q in enumerate(questions))
+        )
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+        env["PYTHONPATH"] = str(ROOT)
+        subprocess.run(
+            [str(python) if system in OWN_VENV else sys.executable, str(ROOT / "benchmarks" / "peer_systems.py"),
+             system, "--base-url", base_url, "--model", MODEL, "--jobs", str(jobs), "--out", str(out),
+             "--counter", counter],
+            env=env, check=True, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        errors = [r["error"] for r in map(json.loads, out.read_text().splitlines()) if r.get("error")]
+        if errors:
+            raise RuntimeError(f"{system} failed against the counting server: {errors[0]}")
 
 
 def tokens_section() -> tuple[str, dict[str, Any]]:
@@ -195,26 +244,40 @@ def tokens_section() -> tuple[str, dict[str, Any]]:
     texts = {"sample": sample, "long": long}
     results: dict[str, Any] = {}
     lines = [
-        "| task | article | " + " | ".join(SYSTEMS) + " |",
-        "|---|---|" + "---:|" * len(SYSTEMS),
+        "| task | article | " + " | ".join(SYSTEM_COLUMNS) + " |",
+        "|---|---|" + "---:|" * len(SYSTEM_COLUMNS),
     ]
-    with CountingServer() as server:
+    with CountingServer() as server, _totals_endpoint(server) as counter:
         for task, which, questions in rows:
-            cells = []
             counts: dict[str, dict[str, int]] = {}
-            for name, run in SYSTEMS.items():
+            for name in SYSTEM_COLUMNS:
                 server.reset()
-                run(server.base_url, texts[which], "summary" if task == "summary" else "questions", questions)
+                if task == "summary":
+                    if name not in SUMMARY_SYSTEMS:
+                        continue
+                    SUMMARY_SYSTEMS[name](server.base_url, texts[which])
+                else:
+                    ask_with_worker(name, server.base_url, counter, texts[which], questions)
                 counts[name] = server.counter.totals()
             mine = counts["newsqa"]["prompt_tokens"] + counts["newsqa"]["completion_tokens"]
-            for name in SYSTEMS:
+            cells = []
+            for name in SYSTEM_COLUMNS:
+                if name not in counts:
+                    cells.append("—")
+                    continue
                 c = counts[name]
                 total = c["prompt_tokens"] + c["completion_tokens"]
                 ratio = "" if name == "newsqa" else f" ({total / mine:.2f}×)"
-                cells.append(f"{total:,} / {c['calls']}{ratio}")
+                schema = f" + {c['schema_tokens']:,} schema" if c["schema_tokens"] else ""
+                cells.append(f"{total:,}{schema} / {c['calls']}{ratio}")
             label = f"{which} ({tok.count(texts[which]):,} tokens)"
             lines.append(f"| {task} | {label} | " + " | ".join(cells) + " |")
             results[f"{task} / {which}"] = counts
+    from benchmarks.quality import RETURNS
+
+    lines.append(
+        "| what it returns | | " + " | ".join(RETURNS[n] + SUMMARY_RETURNS.get(n, "") for n in SYSTEM_COLUMNS) + " |"
+    )
     table = "\n".join(lines)
     return table, results
 
@@ -477,20 +540,17 @@ def _verdicts(data: dict[str, Any]) -> dict[str, str]:
             text.append(
                 "Where it is not, and why: "
                 + "; ".join(f"{r} (cheaper: {', '.join(b)})" for r, b in not_lowest)
-                + ". newsqa pays a fixed price per request for what the others do not do: ~200 tokens of"
-                " grounding and injection rules, ~4 tokens per sentence for the [S12] ids that make"
-                " evidence verifiable, and JSON around the answer (a summary also returns key points,"
-                " entities and who-did-what records, each with evidence, which the peers' free text"
-                " does not), and each answer is confirmed by a second, short request that reads only"
-                " its evidence (~200 tokens; it is what turns related-but-not-answering evidence into"
-                " an honest refusal). On a 500-token article that overhead is larger than the article, and"
-                ' "stuff everything" is the floor no system that sends the article can go under. On a'
-                " long article newsqa's questions read only the best passages (≤ 1,500 tokens, BM25)"
-                " and its summary reads 3,000-token parts, so it sends the least for questions; for a"
-                " long summary every system must read all of it once, and the difference is framing"
-                " and the number of calls. What it would take to be lowest everywhere: answer several"
-                " questions about one article in one request (the article sent once, not five times),"
-                " and shorter rules for API models that need less instruction than a 1.5B model."
+                + ". newsqa pays a fixed price per request for what the others do not do: its grounding and"
+                " injection rules, an id per sentence ([S12]) that makes evidence verifiable, JSON around the"
+                " answer (a summary also returns key points, entities and who-did-what records, each with"
+                " evidence, where the peers return free text), and a second, short request per answer that"
+                " reads only its evidence (what turns related-but-not-answering evidence into an honest"
+                " refusal). At the same retrieval budget the peers send as much of the article as newsqa, so"
+                " that price is the difference; on a short article it is larger than the article, and the"
+                " stuff baseline is the floor no system that sends the article can go under. What it would"
+                " take to be lowest everywhere: several questions about one article in one request (the"
+                " article sent once, not five times; `ask_many` does this), and shorter rules for API models"
+                " that need less instruction than a 1.5B model."
             )
         out["tokens_verdict"] = "\n".join(text)
     if "chunking" in data:
@@ -503,7 +563,7 @@ def _verdicts(data: dict[str, Any]) -> dict[str, str]:
             text += (
                 f"; slower than {', '.join(faster)}.** That splitter encodes the text once and cuts the token"
                 " list every N tokens: it never looks for sentences (its chunks end mid-sentence) and returns"
-                " no offsets. newsqa's time is sentence segmentation of the whole text (about half) and"
+                " no offsets. newsqa's time is sentence segmentation of the whole text and"
                 " one token count per sentence; matching it would take segmenting and counting in one"
                 " native pass (a Rust or C extension), which a pure-Python library does not ship."
             )
@@ -535,7 +595,7 @@ def _verdicts(data: dict[str, Any]) -> dict[str, str]:
                 " What it would take: a cache-hit fast path in the CLI that finds the stored answer and prints"
                 " it without importing pydantic or asyncio (the cache key would need the schemas' digests"
                 " precomputed at build time), or a resident process; pydantic's import and first model"
-                " build alone cost ~0.2 s here."
+                " build are the largest part."
             )
     return out
 
@@ -551,6 +611,17 @@ def _embedded_table() -> str:
             "second question, new process (article state restored from disk)",
             f"{e['cli_warm_followup_s']:.1f} s",
             f"{e['cli_warm_followup_s'] / e['cli_cold_s']:.2f}× cold",
+        ),
+        (
+            "a new article from a new process, after another (the rules' model state reused)",
+            f"{e['cli_new_article_after_another_s']:.1f} s",
+            f"{e['cli_new_article_after_another_s'] / e['cli_new_article_cold_s']:.2f}× the same article cold",
+        ),
+        ("`newsqa summarize` from the shell, cold", f"{e['cli_summary_s']:.1f} s", ""),
+        (
+            "peak memory (resident) of `newsqa ask` / `newsqa summarize`",
+            f"{e['ask_peak_mb']} / {e['summary_peak_mb']} MB",
+            "",
         ),
         ("in-process first question", f"{e['inproc_first_s']:.1f} s", ""),
         (
@@ -574,6 +645,98 @@ def _embedded_table() -> str:
     return "\n".join(lines)
 
 
+def _provenance(data: dict[str, Any]) -> str:
+    """Which code and which moment each part of the page comes from; a warning if they differ."""
+    rows: list[tuple[str, dict[str, Any]]] = []
+    quality = _load(ROOT / "benchmarks" / "quality.json")
+    if quality:
+        rows.append(("1. answer quality (`benchmarks/quality.py`)", quality["meta"]))
+    for name in SECTIONS:
+        if name in data:
+            rows.append((f"{name} (`benchmarks/peers.py`)", data[name]))
+    embedded = _load(ROOT / "benchmarks" / "embedded.json")
+    if embedded:
+        rows.append(("embedded model (`benchmarks/embedded.py`)", embedded))
+    lines = [
+        "| part | newsqa code at commit | finished | load average (1, 5, 15 min) at the end |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {n} | {m.get('commit', 'not recorded')} | {m.get('date', '—')} | {m.get('load', '—')} |" for n, m in rows
+    ]
+    commits = {m.get("commit") for _, m in rows}
+    if None in commits:
+        head = "**Some parts do not record the code they measured: run `make bench` for one run of all.**"
+    elif len(commits) == 1:
+        head = f"All parts measured newsqa at commit {commits.pop()}."
+    else:
+        head = "**The parts below come from different code: " + ", ".join(sorted(str(c) for c in commits)) + ".**"
+    return head + "\n\n" + "\n".join(lines)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_text())) if path.exists() else {}
+
+
+def _quality_verdict() -> str:
+    """Where newsqa wins and loses in section 1, from the numbers, with why and what would close it."""
+    q = _load(ROOT / "benchmarks" / "quality.json")
+    if not q:
+        return ""
+    res = q["results"]
+    mine = res["newsqa"]
+
+    def share(r: dict[str, Any], which: str, kind: str) -> float:
+        k, n = r[which][kind]
+        return k / n if n else 0.0
+
+    out: list[str] = []
+    for which in ("news", "SQuAD"):
+        for kind in ("answerable", "unanswerable"):
+            better = [
+                n
+                for n, r in res.items()
+                if not n.startswith("newsqa") and share(r, which, kind) > share(mine, which, kind)
+            ]
+            if better:
+                out.append(
+                    f"{which} {kind}: {', '.join(better)} ({', '.join(f'{share(res[n], which, kind):.0%}' for n in better)} against newsqa's {share(mine, which, kind):.0%})"
+                )
+    lines = []
+    if out:
+        lines.append("**Where newsqa loses on answers:** " + "; ".join(out) + ".")
+        lines.append(
+            "Why: newsqa answers only what its checks confirm, and on a 1.5B model its second reading and the"
+            " draft's own confidence also turn away some right answers (each check's catches and false refusals"
+            " are in [accuracy.md](accuracy.md) and [squad-test.md](squad-test.md)); a peer that always answers"
+            " scores higher on answerable questions and lower on unanswerable ones. What would close it: a"
+            " stronger verifier for the uncertain middle (a larger model for the second reading only), and a"
+            " draft that is right more often, so fewer answers reach the checks in doubt."
+        )
+    peers_quotes = {n: r["quotes"] for n, r in res.items() if r.get("quotes") and not n.startswith("newsqa")}
+    if peers_quotes:
+        lines.append(
+            "**Quotes:** newsqa returns only evidence it has located in the article ("
+            f"{mine['quotes'][0]} of {mine['quotes'][1]} not found); "
+            + ", ".join(f"{n} {k} of {t} not in the article" for n, (k, t) in peers_quotes.items())
+            + ". A quote that is not in the article is a fabricated citation a reader cannot check."
+        )
+    base = res["stuff baseline"]["seconds"] or 1.0
+    slow = mine["seconds"] / base
+    inproc = res.get("newsqa, in process", {}).get("seconds")
+    lines.append(
+        f"**Time:** newsqa over the server takes {slow:.1f}× the stuff baseline's seconds per question"
+        + (f" ({inproc / base:.1f}× in process)" if inproc else "")
+        + ". It sends two requests per question (the draft and the second reading); the server keeps one"
+        " prompt's state, which the second reading replaces, so the next question about the same article reads"
+        " it again, while the baseline's next question reuses it. In its own process (the default) newsqa keeps"
+        " each article's state apart. What would close it over a server: a server that keeps several prompts'"
+        " states (llama.cpp's own server has slots and prompt-cache reuse), or sending the second reading to"
+        " a second server."
+    )
+    return "\n\n".join(lines)
+
+
 def write_readme(data: dict[str, Any]) -> None:
     import platform
 
@@ -581,23 +744,43 @@ def write_readme(data: dict[str, Any]) -> None:
     values = {name: data[name]["table"] for name in SECTIONS if name in data}
     values.update(_verdicts(data))
     values["embedded"] = _embedded_table()
+    quality_md = ROOT / "benchmarks" / "quality.md"
+    values["quality"] = quality_md.read_text().strip() if quality_md.exists() else "(not measured yet)"
+    values["quality_verdict"] = _quality_verdict()
+    values["provenance"] = _provenance(data)
     values["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    values["cpu"] = cpu_model()
     for key, value in values.items():
         template = template.replace("{{" + key + "}}", value)
     template = re.sub(r"\{\{\w+\}\}", "(not measured yet)", template)
-    (ROOT / "benchmarks" / "README.md").write_text(template)
+    page = ROOT / "benchmarks" / "README.md"
+    page.write_text(template)
+    _update_project_readme(values)
+
+
+# The project README quotes the page: each block between these markers is replaced by the page's own.
+_BLOCK = re.compile(r"(<!-- benchmarks:(\w+) -->\n).*?(\n<!-- /benchmarks:\2 -->)", re.S)
+
+
+def _update_project_readme(values: dict[str, str]) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    new = _BLOCK.sub(lambda m: m.group(1) + values.get(m.group(2), "(not measured yet)") + m.group(3), text)
+    if new != text:
+        readme.write_text(new)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=list(SECTIONS), action="append")
+    parser.add_argument("--page", action="store_true", help="only rewrite the page (and the README's blocks)")
     args = parser.parse_args()
     out_json = ROOT / "benchmarks" / "peers.json"
     data: dict[str, Any] = json.loads(out_json.read_text()) if out_json.exists() else {}
-    for name in args.only or list(SECTIONS):
+    for name in [] if args.page else args.only or list(SECTIONS):
         t = time.perf_counter()
         table, results = SECTIONS[name]()
-        data[name] = {"table": table, "results": results, "seconds": time.perf_counter() - t}
+        data[name] = {"table": table, "results": results, "seconds": time.perf_counter() - t, **stamp()}
         print(f"## {name}\n{table}\n", flush=True)
     out_json.write_text(json.dumps(data, indent=1) + "\n")
     write_readme(data)

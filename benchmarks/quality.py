@@ -27,7 +27,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.peer_systems import OWN_VENV, SYSTEMS  # noqa: E402
+from benchmarks.provenance import code_commit, stamp  # noqa: E402
 from benchmarks.squad import correct  # noqa: E402
 from benchmarks.squad import load as load_squad  # noqa: E402
 from newsqa.model.weights import share_model  # noqa: E402
@@ -286,11 +286,13 @@ def report(meta: dict[str, Any]) -> None:
         )
     base = results["stuff baseline"]["seconds"] or 1.0
     ratios = ", ".join(f"{n} {r['seconds'] / base:.2f}×" for n, r in results.items() if n != "stuff baseline")
-    meta = {**meta, **_machine()}
+    # A run's own stamp (taken when it ended) wins over the report's.
+    meta = {**stamp(), **meta}
     text = (
         "| | |\n|---|---|\n"
-        f"| command | `python benchmarks/quality.py` |\n| commit | {meta['commit']} |\n"
-        f"| machine | {meta['machine']} ({meta['cpu']}), load average at the end {meta['load']} |\n"
+        f"| command | `python benchmarks/quality.py` ({meta.get('minutes', '?')} min) |\n"
+        f"| newsqa code at commit | {meta.get('commit', '?')} |\n"
+        f"| machine | {meta['machine']} ({meta['cpu']}), load average at the end {meta['load']}, {meta['date']} |\n"
         f"| model | {MODEL} over `llama_cpp.server` on 127.0.0.1 (server peak memory "
         f"{meta.get('server_peak_mb') or '—'} MB, shared by all) |\n"
         f"| questions | {sum(1 for j in by_id.values() if j['set'] == 'news')} news dev-set questions on its short "
@@ -305,25 +307,6 @@ def report(meta: dict[str, Any]) -> None:
     print(text)
 
 
-def _machine() -> dict[str, str]:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "newsqa", "prompts"], capture_output=True, text=True, cwd=ROOT
-    )
-    return {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "cpu": cpu,
-        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "commit": commit.stdout.strip() + (" (with uncommitted changes to newsqa)" if dirty.stdout.strip() else ""),
-    }
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fresh", action="store_true")
@@ -334,11 +317,16 @@ def main() -> None:
     if args.report:
         report(json.loads(meta_file.read_text()) if meta_file.exists() else {})
         return
-    if args.fresh:
+    earlier = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+    if args.fresh or earlier.get("commit") != code_commit():
+        # Rows measured on other code are not this run's: the table comes from one commit.
         for name in SYSTEMS:
             rows_file(name).unlink(missing_ok=True)
+    ROWS.mkdir(exist_ok=True)
+    meta_file.write_text(json.dumps({"commit": code_commit()}) + "\n")
     t0 = time.perf_counter()
     meta = run(args.only)
+    meta.update(stamp())
     meta["minutes"] = round((time.perf_counter() - t0) / 60, 1)
     ROWS.mkdir(exist_ok=True)
     meta_file.write_text(json.dumps(meta) + "\n")
