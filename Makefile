@@ -39,6 +39,7 @@ bench: setup $(PEERS)/bin/python  # every figure of benchmarks/README.md, one ru
 	$(PY) -m pip install -q --group bench
 	$(PY) benchmarks/embedded.py
 	$(PY) benchmarks/quality.py
+	$(PY) benchmarks/speed.py
 	$(PY) benchmarks/peers.py
 
 bench-background:  # the same, detached from the terminal, with its progress in benchmarks/bench.log

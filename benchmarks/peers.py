@@ -657,6 +657,9 @@ def _provenance(data: dict[str, Any]) -> str:
     embedded = _load(ROOT / "benchmarks" / "embedded.json")
     if embedded:
         rows.append(("embedded model (`benchmarks/embedded.py`)", embedded))
+    speed = _load(ROOT / "benchmarks" / "speed.json")
+    if speed:
+        rows.append(("against the previous release (`benchmarks/speed.py`)", speed))
     lines = [
         "| part | newsqa code at commit | finished | load average (1, 5, 15 min) at the end |",
         "|---|---|---|---|",
@@ -747,6 +750,8 @@ def write_readme(data: dict[str, Any]) -> None:
     quality_md = ROOT / "benchmarks" / "quality.md"
     values["quality"] = quality_md.read_text().strip() if quality_md.exists() else "(not measured yet)"
     values["quality_verdict"] = _quality_verdict()
+    speed_md = ROOT / "benchmarks" / "speed.md"
+    values["speed"] = speed_md.read_text().split("\n", 2)[2].strip() if speed_md.exists() else "(not measured yet)"
     values["provenance"] = _provenance(data)
     values["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     values["cpu"] = cpu_model()
