@@ -150,7 +150,7 @@ def main() -> None:
     transport.state_cache = False
     llama = transport._load()
     messages = prompts.messages_for(prompts.article_block(article), prompts.render("ask", question=Q1))
-    kwargs = client._request_kwargs(messages, draft_model(Answer), ANSWER_MAX_TOKENS, "json_object")
+    kwargs = client._request_kwargs(messages, draft_model(Answer), ANSWER_MAX_TOKENS, "json_object", False)
     tokens = llama.tokenize(prompts.article_block(article).encode())
 
     llama.reset()
@@ -191,7 +191,7 @@ def main() -> None:
     (OUT / "embedded.json").write_text(json.dumps(results, indent=2) + "\n")
     (OUT / "embedded.md").write_text(
         "# Embedded model on this machine\n\n"
-        f"Measured by `python benchmarks/embedded.py` ({results['machine']}, Python {results['python']}),\n"
+        f"Measured by `python benchmarks/embedded.py` ({results['machine']}; {results['cpu']}),\n"
         "Qwen2.5-Coder-1.5B-Instruct Q4_K_M in-process through llama-cpp-python, on the sample article.\n\n"
         "| measurement | value | baseline in the same run | ratio |\n|---|---:|---:|---:|\n"
         f"| `newsqa ask` from the shell, cold (new process, load + read + answer) | {cold:.1f} s | | |\n"

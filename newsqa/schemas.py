@@ -139,6 +139,10 @@ class KeyPoint(BaseModel):
 ReportedAs = Literal["done", "requested", "asked_whether", "alleged", "planned", "reported_by_others"]
 
 
+# A summary holds at most this many who-did-what records; a long article's parts can find more.
+SUMMARY_ACTIONS = 8
+
+
 class Action(BaseModel):
     """Who did or requested what, of whom, and how the article reports it."""
 
@@ -189,7 +193,7 @@ class Summary(_Result):
     summary: str = Field(description="2 to 4 complete sentences")
     key_points: list[KeyPoint] = Field(default_factory=list, max_length=5)
     entities: Entities = Field(default_factory=Entities)
-    actions: list[Action] = Field(default_factory=list, max_length=8)
+    actions: list[Action] = Field(default_factory=list, max_length=SUMMARY_ACTIONS)
     dropped: list[Dropped] = Field(
         default_factory=list,
         description="items the grounding checks stopped (their evidence does not state them, say), with the reason",

@@ -9,6 +9,7 @@ import httpx2
 import pytest
 
 import newsqa
+from newsqa.schemas import SUMMARY_ACTIONS
 from newsqa.testing import ScriptedTransport, chat_completion
 from newsqa.text.tokens import get_tokenizer
 
@@ -23,7 +24,7 @@ def long_article() -> newsqa.Article:
     return newsqa.Article.from_file(LONG)
 
 
-def fake_model(requests: list[dict]) -> ScriptedTransport:
+def fake_model(requests: list[dict], actions_per_part: int = 1) -> ScriptedTransport:
     """Cites the first sentence (or note) it was shown, as a well-behaved model would."""
 
     def reply(request: httpx2.Request) -> httpx2.Response:
@@ -31,11 +32,19 @@ def fake_model(requests: list[dict]) -> ScriptedTransport:
         requests.append(body)
         user = body["messages"][-1]["content"]
         ids = re.findall(r"\[(S\d+|P\d+)\]", user)
+        # Each sentence's opening words, lower-cased: an object the article states, one per sentence.
+        texts = {i: " ".join(t.lower().split()[:6]) for i, t in re.findall(r"\[(S\d+)\]\s*([^\n\[]+)", user)}
         if "Question:" in user:
             out = {"evidence": [ids[0]], "status": "answered", "answer": "an answer"}
         elif "who did or requested what" in user:
-            act = {"actor": "a", "action": "asked", "object": "o", "recipient": None, "reported_as": "done"}
-            out = {"actions": [{**act, "evidence": ids[-1:]}]}
+            act = {"actor": "a", "action": "asked", "recipient": None, "reported_as": "done"}
+            # Distinct records when asked for several: each cites, and is about, a sentence of its own.
+            out = {
+                "actions": [
+                    {**act, "object": "o" if actions_per_part == 1 else texts[i], "evidence": [i]}
+                    for i in (ids[-actions_per_part:] if actions_per_part > 1 else ids[-1:])
+                ]
+            }
         else:
             out = {
                 "headline": "h",
@@ -83,6 +92,18 @@ def test_summary_of_long_article_maps_and_reduces(long_article: newsqa.Article) 
             assert long_article.text[ev.start : ev.end] == ev.quote
     assert s.entities.places == []  # not named in the article: dropped
     assert s.usage.requests == len(transport.requests)  # drafts, action lists and the items' reading
+
+
+def test_a_long_summary_keeps_the_first_action_records_a_summary_holds_and_says_so(
+    long_article: newsqa.Article,
+) -> None:
+    requests: list[dict] = []
+    client = newsqa.ModelClient(transport=fake_model(requests, actions_per_part=3), cache=False, context_window=WINDOW)
+    s = newsqa.summarize(long_article, client=client)
+    assert len(s.actions) == SUMMARY_ACTIONS  # more were found across the parts
+    starts = [a.evidence[0].start for a in s.actions]
+    assert starts == sorted(starts)  # the first in the article
+    assert any("left out" in w for w in s.warnings)
 
 
 def test_hierarchical_reduce_when_notes_overflow(long_article: newsqa.Article) -> None:

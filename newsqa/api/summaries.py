@@ -16,7 +16,17 @@ from ..grounding.support import Record, action_statement, complete_sentences, re
 from ..model.client import Completion, ModelClient
 from ..model.loop import run_sync
 from ..progress import ProgressCallback, report, reporting
-from ..schemas import Action, ActionList, Dropped, Entities, Evidence, Summary, draft_model, verdicts_for
+from ..schemas import (
+    SUMMARY_ACTIONS,
+    Action,
+    ActionList,
+    Dropped,
+    Entities,
+    Evidence,
+    Summary,
+    draft_model,
+    verdicts_for,
+)
 from ..text.article import Article
 from ..text.chunking import Chunk
 from ..text.words import normalise
@@ -175,6 +185,8 @@ async def _checked(
         for i, a in enumerate(summary.actions)
         if 1 + n_kp + i in kept
     ]
+    left_out = max(0, len(actions) - SUMMARY_ACTIONS)
+    actions = actions[:SUMMARY_ACTIONS]  # the parts of a long article come in order: the first ones stay
     prose = " ".join(s for j, s in enumerate(sentences) if 1 + n_kp + n_act + j in kept)
     # A headline its key points' evidence does not bear out gives way to the first key point that stands.
     headline = summary.headline if 0 in kept else (key_points[0].point.rstrip(".") if key_points else "")
@@ -186,6 +198,11 @@ async def _checked(
         )
     if dropped:
         notes.append(f"{len(dropped)} item(s) dropped by the record checks (see dropped)")
+    if left_out:
+        notes.append(
+            f"{left_out} more action record(s) than a summary holds ({SUMMARY_ACTIONS}) left out: "
+            "the first in the article are kept"
+        )
     data = summary.model_dump()
     data.update(meta(completions, art))
     data.update(
