@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import newsqa  # noqa: E402
 from benchmarks.fake_llm import CountingServer  # noqa: E402
-from benchmarks.provenance import cpu_model, stamp  # noqa: E402
+from benchmarks.provenance import MEASURED, cpu_model, stamp  # noqa: E402
 from newsqa.text.article import Article  # noqa: E402
 from newsqa.text.chunking import chunk_article  # noqa: E402
 from newsqa.text.tokens import DEFAULT_ENCODING, get_tokenizer  # noqa: E402
@@ -545,12 +545,15 @@ def _verdicts(data: dict[str, Any]) -> dict[str, str]:
                 " answer (a summary also returns key points, entities and who-did-what records, each with"
                 " evidence, where the peers return free text), and a second, short request per answer that"
                 " reads only its evidence (what turns related-but-not-answering evidence into an honest"
-                " refusal). At the same retrieval budget the peers send as much of the article as newsqa, so"
+                " refusal); a summary reads the article twice (its text and its who-did-what records each"
+                " have a pass, so neither crowds out the other) and then reads its items once more against"
+                " their evidence. At the same retrieval budget the peers send as much of the article as newsqa, so"
                 " that price is the difference; on a short article it is larger than the article, and the"
                 " stuff baseline is the floor no system that sends the article can go under. What it would"
                 " take to be lowest everywhere: several questions about one article in one request (the"
-                " article sent once, not five times; `ask_many` does this), and shorter rules for API models"
-                " that need less instruction than a 1.5B model."
+                " article sent once, not five times; `ask_many` does this), one pass for a short article's"
+                " summary and records where the model is strong enough to do both, and shorter rules for API"
+                " models that need less instruction than a 1.5B model."
             )
         out["tokens_verdict"] = "\n".join(text)
     if "chunking" in data:
@@ -673,7 +676,13 @@ def _provenance(data: dict[str, Any]) -> str:
     elif len(commits) == 1:
         head = f"All parts measured newsqa at commit {commits.pop()}."
     else:
-        head = "**The parts below come from different code: " + ", ".join(sorted(str(c) for c in commits)) + ".**"
+        ordered = sorted(str(c) for c in commits)
+        head = "**The parts below come from different code: " + ", ".join(ordered) + ".**"
+        changed = subprocess.run(
+            ["git", "diff", "--name-only", *ordered[:2], "--", *MEASURED], capture_output=True, text=True, cwd=ROOT
+        ).stdout.split()
+        if len(ordered) == 2 and changed:
+            head += f" Between the two, these files differ: {', '.join(f'`{f}`' for f in changed)}."
     return head + "\n\n" + "\n".join(lines)
 
 
