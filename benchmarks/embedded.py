@@ -2,11 +2,12 @@
 
     python benchmarks/embedded.py            # writes benchmarks/embedded.md and embedded.json
 
-1. Cold ``newsqa ask`` from the shell (new process, model load, no saved state) vs a warm second
-   question from a *new* process (model state for the article restored from disk).
-2. In-process: the first question vs a follow-up on the same article (KV prefix reused in memory).
-3. Prompt and generation speed of the bare model (tokens per second).
-4. newsqa's overhead: ``newsqa.ask`` vs a bare llama-cpp ``create_chat_completion`` with the same
+Cold answers, follow-ups, summaries and peak memory are measured by ``benchmarks/speed.py``.
+
+1. A new article from a new process after another one (the system rules' state reused) vs the same
+   article cold.
+2. Prompt and generation speed of the bare model (tokens per second).
+3. newsqa's overhead: ``newsqa.ask`` vs a bare llama-cpp ``create_chat_completion`` with the same
    messages and response format, same loaded model, KV cleared before each run, runs interleaved.
 """
 
@@ -36,7 +37,6 @@ from newsqa.testing import llama_server  # noqa: E402
 
 SAMPLE = ROOT / "fixtures" / "articles" / "dhs-national-guard.txt"
 Q1 = "Who requested what?"
-Q2 = "How many agents were drawn from other federal agencies?"
 OUT = Path(__file__).resolve().parent
 
 
@@ -109,42 +109,23 @@ def main() -> None:
         "python": platform.python_version(),
     }
 
-    # 1. Across processes.
+    # Cold answers, follow-ups, summaries and peak memory are benchmarks/speed.py's (against the
+    # previous release and bare llama-cpp); this script measures what that one does not.
+    # 1. A new article after another: the system rules' state is reused, not read again.
     cache = fresh_cache()
-    cold, a1, ask_peak = cli(Q1, cache)
-    warm, _, _ = cli(Q2, cache)
-    results["cli_cold_s"] = round(cold, 1)
-    results["cli_warm_followup_s"] = round(warm, 1)
-    results["cli_prompt_tokens"] = a1["usage"]["prompt_tokens"]
-    results["ask_peak_mb"] = round(ask_peak)
-    print(f"CLI cold {cold:.1f}s, warm follow-up from a new process {warm:.1f}s", flush=True)
-    # 1b. A new article after another: the system rules' state is reused, not read again.
+    cli(Q1, cache)
     after, _, _ = cli(Q1, cache, SECOND)
-    alone, _, _ = cli(Q1, fresh_cache(), SECOND)
+    alone, a1, _ = cli(Q1, fresh_cache(), SECOND)
     results["cli_new_article_after_another_s"] = round(after, 1)
     results["cli_new_article_cold_s"] = round(alone, 1)
+    results["cli_prompt_tokens"] = a1["usage"]["prompt_tokens"]
     print(f"new article after another {after:.1f}s, the same cold {alone:.1f}s", flush=True)
-    # 1c. A summary from the shell, with its peak memory.
-    summary_s, _, summary_peak = cli(None, fresh_cache())
-    results["cli_summary_s"] = round(summary_s, 1)
-    results["summary_peak_mb"] = round(summary_peak)
-    print(f"summary {summary_s:.1f}s, peak {summary_peak:.0f} MB; ask peak {ask_peak:.0f} MB", flush=True)
 
-    # 2. In process.
+    # 2. In process: the model loaded once, for the bare comparison below.
     os.environ["NEWSQA_CACHE_DIR"] = str(fresh_cache())
     client = newsqa.ModelClient(cache=False)
     article = newsqa.Article.from_file(SAMPLE)
-    t0 = time.perf_counter()
-    newsqa.ask(article, Q1, client=client)
-    first = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    newsqa.ask(article, Q2, client=client)
-    follow = time.perf_counter() - t0
     transport = local_transport(None, n_ctx=client.settings.n_ctx)
-    results["load_s"] = round(transport.load_seconds or 0.0, 2)
-    results["inproc_first_s"] = round(first, 1)
-    results["inproc_followup_s"] = round(follow, 1)
-    print(f"in-process first {first:.1f}s (load {transport.load_seconds:.1f}s), follow-up {follow:.1f}s", flush=True)
 
     # 3 + 4. Bare llama-cpp with newsqa's exact request, against newsqa.ask; no saved state.
     transport.state_cache = False
@@ -192,19 +173,14 @@ def main() -> None:
     (OUT / "embedded.md").write_text(
         "# Embedded model on this machine\n\n"
         f"Measured by `python benchmarks/embedded.py` ({results['machine']}; {results['cpu']}),\n"
-        "Qwen2.5-Coder-1.5B-Instruct Q4_K_M in-process through llama-cpp-python, on the sample article.\n\n"
+        "Qwen2.5-Coder-1.5B-Instruct Q4_K_M in-process through llama-cpp-python. Cold answers, follow-ups,\n"
+        "summaries and peak memory: [speed.md](speed.md).\n\n"
         "| measurement | value | baseline in the same run | ratio |\n|---|---:|---:|---:|\n"
-        f"| `newsqa ask` from the shell, cold (new process, load + read + answer) | {cold:.1f} s | | |\n"
-        f"| second question from a new process (article state restored from disk) | {warm:.1f} s | cold {cold:.1f} s | {warm / cold:.2f} |\n"
         f"| a new article from a new process, after another (system rules' state reused) | {after:.1f} s | the same article cold {alone:.1f} s | {after / alone:.2f} |\n"
-        f"| `newsqa summarize` from the shell, cold | {summary_s:.1f} s | | |\n"
-        f"| peak memory (resident) of `newsqa ask` / `newsqa summarize` | {ask_peak:.0f} / {summary_peak:.0f} MB | | |\n"
-        f"| in-process first question (model load {results['load_s']} s included) | {first:.1f} s | | |\n"
-        f"| in-process follow-up on the same article (KV prefix in memory) | {follow:.1f} s | first {first:.1f} s | {follow / first:.2f} |\n"
         f"| prompt evaluation speed | {prompt_tps:.1f} tok/s | | |\n"
         f"| generation speed | {gen_tps:.1f} tok/s | | |\n"
         f"| `newsqa.ask`: the same draft request plus its second reading, KV cleared | {o:.2f} s | bare `create_chat_completion` of the draft alone {b:.2f} s | {o / b:.3f} ({results['overhead_pct']:+.1f} %) |\n"
-        f"\nPrompt: {results['cli_prompt_tokens']} tokens (system rules + tagged article + question).\n"
+        f"\nPrompt of the new article: {results['cli_prompt_tokens']} tokens (system rules + tagged article + question).\n"
     )
     print(json.dumps(results, indent=2))
 
