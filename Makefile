@@ -30,12 +30,13 @@ fixtures: setup  # needs llama_cpp.server (the bench group)
 
 PEERS := benchmarks/peers-venv
 
-$(PEERS)/bin/python: benchmarks/peers-requirements.txt  # peers whose pins clash with newsqa's openai
-	python3 -m venv $(PEERS)
+# a stamp, not bin/python: that is a symlink, and make would read its target's age
+$(PEERS)/.installed: benchmarks/peers-requirements.txt  # peers whose pins clash with newsqa's openai
+	test -x $(PEERS)/bin/python || python3 -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install -q -r benchmarks/peers-requirements.txt
 	touch $@
 
-bench: setup $(PEERS)/bin/python  # every figure of benchmarks/README.md, one run; peers never in the core
+bench: setup $(PEERS)/.installed  # every figure of benchmarks/README.md, one run; peers never in the core
 	$(PY) -m pip install -q --group bench
 	$(PY) benchmarks/embedded.py
 	$(PY) benchmarks/quality.py
