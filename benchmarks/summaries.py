@@ -1,6 +1,6 @@
 """Summaries and who-did-what records against hand-written gold, newsqa against the raw model, same run.
 
-    python benchmarks/summaries.py [--articles 03,12] [--systems newsqa,baseline] [--rescore]
+    python benchmarks/summaries.py [--articles 03,12 | --split tune|test] [--systems newsqa,baseline] [--rescore]
 
 Gold: fixtures/eval/actions.jsonl, written by hand before any run (see fixtures/eval/SOURCES.md).
 newsqa: ``newsqa.summarize`` with the embedded model (summary, action list, record checks).
@@ -19,6 +19,11 @@ Key points "stated by their own evidence" are judged by the support reading (the
 request per summary, the prompt of newsqa's ``supported`` check) for both systems, with a sample
 checked by hand reported beside it. A summary sentence is unsupported when it names a person, place
 or number the article never mentions, or is cut off. Writes benchmarks/summaries.md and .jsonl.
+
+Splits: ``tune`` is the articles whose rows were read while the record checks were designed (the
+sample and 03, 04, 05, 08, 09, 10, on 2026-12-01); ``test`` is the rest, run on a frozen design and
+reported apart. Rows carry the code commit they measured; a run keeps the saved rows of other
+articles measured on the same code, so the splits can be run one after the other.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import newsqa  # noqa: E402
+from benchmarks.provenance import code_commit  # noqa: E402
 from newsqa.grounding.locate import locate_quote  # noqa: E402
 from newsqa.grounding.outside import foreign_terms  # noqa: E402
 from newsqa.grounding.support import Record, action_statement, complete_sentences, support_messages  # noqa: E402
@@ -42,6 +48,7 @@ from newsqa.schemas import Action, Evidence, Summary, draft_model, verdicts_for 
 from newsqa.text.words import STOPWORDS  # noqa: E402
 
 EVAL = ROOT / "fixtures" / "eval"
+TUNE = ("dhs-national-guard", "03_", "04_", "05_", "08_", "09_", "10_")
 OUT = Path(__file__).resolve().parent
 BASELINE_PROMPT = (
     "Summarize the article below as JSON: a headline, a 2 to 4 sentence summary, up to 5 key points each "
@@ -49,6 +56,10 @@ BASELINE_PROMPT = (
     "records of who did or requested what of whom (actor, action, object, recipient, how the article "
     "reports it, evidence quotes).\n\nArticle:\n"
 )
+
+
+def split_of(name: str) -> str:
+    return "tune" if name.startswith(TUNE) else "test"
 
 
 def article_path(name: str) -> Path:
@@ -221,6 +232,7 @@ def timing(previous: str, names: list[str]) -> list[dict[str, Any]]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", default=None, help="comma-separated prefixes (03,12) or names")
+    ap.add_argument("--split", choices=("tune", "test"), default=None, help="only the articles of one split")
     ap.add_argument("--systems", default="newsqa,baseline")
     ap.add_argument("--rescore", action="store_true", help="rewrite the tables from the saved rows")
     ap.add_argument("--previous", default=None, help="a git revision to time against (summary seconds, same articles)")
@@ -238,6 +250,8 @@ def main() -> None:
     if args.articles:
         wanted = args.articles.split(",")
         names = [n for n in names if any(n.startswith(w) for w in wanted)]
+    if args.split:
+        names = [n for n in names if split_of(n) == args.split]
     if args.previous:
         times = timing(args.previous, names[: args.timing_articles])
         (OUT / "summaries-timing.json").write_text(
@@ -247,8 +261,12 @@ def main() -> None:
     client = newsqa.ModelClient(cache=False)
     yardstick = newsqa.ModelClient()
     systems = {"newsqa": ours, "baseline": baseline}
-    rows: list[dict[str, Any]] = []
+    code = code_commit()
+    saved = [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
+    rows = [r for r in saved if r.get("code") == code and r["article"] not in names]
     with path.open("w") as out:
+        for r in rows:
+            out.write(json.dumps(r, ensure_ascii=False) + "\n")
         for name in names:
             article = newsqa.Article.from_file(article_path(name))
             for system in args.systems.split(","):
@@ -259,7 +277,7 @@ def main() -> None:
                     row = {"summary": "", "key_points": [], "actions": [], "action_evidence": [], "dropped": [],
                            "tokens": 0, "requests": 0, "error": str(exc)[:200]}  # fmt: skip
                 row["seconds"] = round(time.perf_counter() - t0, 1)
-                row.update(system=system, article=name)
+                row.update(system=system, article=name, split=split_of(name), code=code)
                 row.update(judge(yardstick, article, row))
                 row.update(score_actions(row["actions"], gold[name]))
                 rows.append(row)
@@ -277,25 +295,31 @@ def _pct(k: int, n: int) -> str:
 def write_table(rows: list[dict[str, Any]]) -> None:
     systems = list(dict.fromkeys(r["system"] for r in rows))
     n_articles = len({r["article"] for r in rows})
+    codes = ", ".join(sorted({str(r.get("code", "unrecorded")) for r in rows}))
     lines = [
         "# Summaries and who-did-what records",
         "",
-        f"`python benchmarks/summaries.py` — {n_articles} articles (the 12 dev articles and the sample), embedded model "
-        "(Qwen2.5-Coder-1.5B-Instruct Q4_K_M) for both systems, same run. Gold records written by hand before any run "
-        "(fixtures/eval/actions.jsonl). Matching is lenient (see the script's docstring).",
+        f"`python benchmarks/summaries.py` — {n_articles} of the 13 articles (the 12 dev articles and the sample), "
+        "embedded model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M) for both systems, same run, newsqa code "
+        f"{codes}. Gold records written by hand before any run (fixtures/eval/actions.jsonl). Matching is lenient "
+        "(see the script's docstring). Split `tune`: articles read while the record checks were designed; `test`: "
+        "the others.",
         "",
-        "| system | action precision | action recall | reported_as right | key points stated by own evidence "
+        "| split | system | action precision | action recall | reported_as right | key points stated by own evidence "
         "| summary sentences unsupported | cut off | seconds / summary | tokens / summary |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for s in systems:
-        rs = [r for r in rows if r["system"] == s]
+    groups = [(sp, s) for sp in ("tune", "test") for s in systems]
+    for sp, s in groups:
+        rs = [r for r in rows if r["system"] == s and r.get("split", split_of(r["article"])) == sp]
+        if not rs:
+            continue
 
         def total(key: str, rs: list[dict[str, Any]] = rs) -> int:
             return sum(int(r.get(key, 0)) for r in rs)
 
         lines.append(
-            f"| {s} | {_pct(total('correct'), total('returned'))} | {_pct(total('recalled'), total('central'))} "
+            f"| {sp} | {s} | {_pct(total('correct'), total('returned'))} | {_pct(total('recalled'), total('central'))} "
             f"| {_pct(total('reported_as_ok'), total('correct'))} | {_pct(total('kp_stated'), total('kp_total'))} "
             f"| {_pct(total('sentences_unsupported'), total('sentences'))} | {total('cut_off')} "
             f"| {sum(r['seconds'] for r in rs) / max(1, len(rs)):.1f} | {total('tokens') / max(1, len(rs)):.0f} |"

@@ -149,7 +149,8 @@ class Action(BaseModel):
     actor: str = Field(
         description="who acted or asked: every party to a joint action (all co-signers), as the article names them"
     )
-    action: str = Field(description="a verb phrase: asked, sent a letter urging, approved, denied, ...")
+    # No example verbs: a small model copies them into every record, whatever the article says.
+    action: str = Field(description="the verb phrase the article itself uses for it, in its words")
     object: str = Field(description="what was requested or done")
     recipient: str | None = Field(default=None, description="of or to whom, as the article says; null if no one")
     reported_as: ReportedAs = Field(

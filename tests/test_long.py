@@ -32,19 +32,20 @@ def fake_model(requests: list[dict], actions_per_part: int = 1) -> ScriptedTrans
         requests.append(body)
         user = body["messages"][-1]["content"]
         ids = re.findall(r"\[(S\d+|P\d+)\]", user)
-        # Each sentence's opening words, lower-cased: an object the article states, one per sentence.
-        texts = {i: " ".join(t.lower().split()[:6]) for i, t in re.findall(r"\[(S\d+)\]\s*([^\n\[]+)", user)}
+        # Each record is about a sentence of its own, its slots in that sentence's words, as a
+        # well-behaved model's would be: actor, verb and object all stand in its evidence.
+        shown = re.findall(r"\[(S\d+)\]\s*([^\n\[]+)", user)
+        words = {i: [w for w in re.findall(r"[A-Za-z]+", t) if len(w) > 4] for i, t in shown}
         if "Question:" in user:
             out = {"evidence": [ids[0]], "status": "answered", "answer": "an answer"}
         elif "who did or requested what" in user:
-            act = {"actor": "a", "action": "asked", "recipient": None, "reported_as": "done"}
-            # Distinct records when asked for several: each cites, and is about, a sentence of its own.
             out = {
                 "actions": [
-                    {**act, "object": "o" if actions_per_part == 1 else texts[i], "evidence": [i]}
-                    for i in (ids[-actions_per_part:] if actions_per_part > 1 else ids[-1:])
+                    {"actor": words[i][0], "action": words[i][1], "object": " ".join(words[i][2:5]), "recipient": None,
+                     "reported_as": "done", "evidence": [i]}
+                    for i in [i for i in ids if len(words.get(i, [])) >= 5][-actions_per_part:]
                 ]
-            }
+            }  # fmt: skip
         else:
             out = {
                 "headline": "h",

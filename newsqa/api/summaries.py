@@ -162,7 +162,7 @@ async def _checked(
     records = [
         Record("headline", summary.headline, heading[:3]),
         *(Record("key_point", kp.point, list(kp.evidence)) for kp in summary.key_points),
-        *(Record("action", action_statement(a), list(a.evidence)) for a in summary.actions),
+        *(Record("action", action_statement(a), list(a.evidence), a) for a in summary.actions),
         *(Record("summary_sentence", s) for s in sentences),
     ]
 
@@ -310,7 +310,7 @@ async def _reduce(
 def _ground_entities(summary: Summary, article: Article) -> Summary:
     """Keep only entities the article names, each in the first category the model put it in; and
     action records that say one thing each (see :mod:`newsqa.grounding.records`)."""
-    actions, notes = tidy_actions(summary.actions)
+    actions, notes = tidy_actions(summary.actions, article)
     text = normalise(article.text).replace(",", "")
     seen: set[str] = set()
     kept: dict[str, list[str]] = {}

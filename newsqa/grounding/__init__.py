@@ -6,8 +6,15 @@ outside.py         outside_knowledge
 citation.py        evidence_found, numbers_in_evidence
 planted.py         planted_instruction
 answer_kinds.py    answer_kind
+alignment.py       answer_adds, question_terms (measured as candidates by benchmarks/squad.py; not in the order)
+confidence.py      draft_confidence
 second_reading.py  second_reading (asks the model)
 pipeline.py        the order, and the driver that runs it
+
+Summaries:
+support.py         the record checks: the rules above, slots_stated, then supported (asks the model)
+slots.py           slots_stated: an action record's actor, verb and object stand in its own evidence
+records.py         action records that say one thing each (repeats merged, misplaced recipients out)
 """
 
 from .base import Check, Claim, Context

@@ -3,16 +3,17 @@
     evidence_found        the item cites sentences that stand in the article     (resolved with the draft)
     outside_knowledge     it names no person, place or number the article never mentions   (outside.py)
     planted_instruction   it does not repeat an instruction planted in the article         (planted.py)
+    slots_stated          an action record's actor, verb and object stand in its evidence    (slots.py)
     supported   [model]   its own evidence, read alone, states it, with the same people in the same roles
 
 A quote that exists is not a quote that says what the item claims: small models cite a sentence near
 the one that holds the fact, copy a request as if it were done, or fill a record's slots from the wrong
 sentence. ``supported`` reads every item against its own evidence in one request (one verdict per
 item); the headline is read against the evidence of the key points it heads. An item that fails is
-re-cited when another sentence holds its names, numbers and most of its words and a second reading of
-that sentence states it; otherwise it is dropped, and the result says which check dropped it and why.
-Summary sentences carry no evidence of their own: the two rule checks apply to them, and a sentence cut
-off mid-way is dropped.
+re-cited when another sentence holds its names, numbers and most of its words (and, for an action
+record, its slots) and a second reading of that sentence states it; otherwise it is dropped, and the
+result says which check dropped it and why. Summary sentences carry no evidence of their own: the two
+name and instruction rules apply to them, and a sentence cut off mid-way is dropped.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .base import Claim, Context, Message
 from .locate import answer_sentences, resolve_refs
 from .outside import OUTSIDE_KNOWLEDGE
 from .planted import PLANTED_INSTRUCTION
+from .slots import SLOTS_STATED, slot_failure
 
 __all__ = [
     "RECORD_CHECK_NAMES",
@@ -39,7 +41,7 @@ __all__ = [
     "support_messages",
 ]
 
-RECORD_CHECK_NAMES = ("evidence_found", "outside_knowledge", "planted_instruction", "supported")
+RECORD_CHECK_NAMES = ("evidence_found", "outside_knowledge", "planted_instruction", SLOTS_STATED, "supported")
 MAX_SUMMARY_SENTENCES = 4
 # One verdict per claim: (messages, number of claims) -> "yes"/"no" per claim, in order.
 BatchJudge = Callable[[list[Message], int], Awaitable[list[str]]]
@@ -60,6 +62,7 @@ class Record:
     item: SummaryItem
     text: str
     evidence: list[Evidence] = field(default_factory=list)
+    action: Action | None = None  # an action record's slots, for the slots_stated check
 
 
 def action_statement(action: Action) -> str:
@@ -95,7 +98,24 @@ def _rule_failure(record: Record, ctx: Context) -> tuple[str, str] | None:
         outcome = check.run(claim, ctx)
         if isinstance(outcome, str):
             return check.name, outcome.replace("the answer", f"the {record.item.replace('_', ' ')}")
-    return None
+    return _slot_failure(record, record.evidence, ctx.article)
+
+
+def _slot_failure(record: Record, evidence: list[Evidence], article: Article) -> tuple[str, str] | None:
+    if record.action is None:
+        return None
+    why = slot_failure(record.action.model_copy(update={"evidence": evidence}), article)
+    return None if why is None else (SLOTS_STATED, why)
+
+
+def _sentences_stating(record: Record, article: Article) -> list[Evidence]:
+    """The sentences that hold ``record``'s names, numbers and most of its words, when they differ from
+    its own evidence and (for an action record) name its slots; else nothing."""
+    picked = answer_sentences(article, record.text, "", [])
+    found = resolve_refs(article, [f"S{k + 1}" for k in picked]).evidence
+    if not found or {(e.start, e.end) for e in found} == {(e.start, e.end) for e in record.evidence}:
+        return []
+    return [] if _slot_failure(record, found, article) else found
 
 
 _END = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
@@ -127,9 +147,15 @@ async def review_records(records: Sequence[Record], article: Article, judge: Bat
     ctx = Context(article, "")
     out = ReviewedRecords([], {}, [])
     pending: list[int] = []
+    retry: dict[int, list[Evidence]] = {}
+    slot_reasons: dict[int, str] = {}
     for i, r in enumerate(records):
         failed = _rule_failure(r, ctx)
-        if failed is not None:
+        mendable = failed is not None and failed[0] == SLOTS_STATED and judge is not None
+        if failed is not None and mendable and (found := _sentences_stating(r, article)):
+            retry[i] = found  # its slots stand in another sentence: that one is read in its place
+            slot_reasons[i] = failed[1]
+        elif failed is not None:
             out.dropped.append(Dropped(item=r.item, text=r.text, check=failed[0], reason=failed[1]))
         elif judge is None or r.item == "summary_sentence" or (r.item == "headline" and not r.evidence):
             out.kept.append(i)
@@ -138,31 +164,33 @@ async def review_records(records: Sequence[Record], article: Article, judge: Bat
             out.dropped.append(Dropped(item=r.item, text=r.text, check="evidence_found", reason=reason))
         else:
             pending.append(i)
-    if not pending or judge is None:
+    if judge is None:
         return out
-    verdicts = await judge(support_messages([records[i] for i in pending]), len(pending))
-    failing = [i for i, v in zip(pending, verdicts, strict=True) if v != "yes"]
-    out.kept += [i for i, v in zip(pending, verdicts, strict=True) if v == "yes"]
+    failing: list[int] = []
+    if pending:
+        verdicts = await judge(support_messages([records[i] for i in pending]), len(pending))
+        failing = [i for i, v in zip(pending, verdicts, strict=True) if v != "yes"]
+        out.kept += [i for i, v in zip(pending, verdicts, strict=True) if v == "yes"]
     # A true item that cites the wrong sentence: the sentence holding its names, numbers and most of
     # its words is read in its place, in one more request for all such items.
-    retry: dict[int, list[Evidence]] = {}
     for i in failing:
-        picked = answer_sentences(article, records[i].text, "", [])
-        cited = {(e.start, e.end) for e in records[i].evidence}
-        found = resolve_refs(article, [f"S{k + 1}" for k in picked]).evidence
-        if found and {(e.start, e.end) for e in found} != cited:
+        if found := _sentences_stating(records[i], article):
             retry[i] = found
     if retry:
-        again = [Record(records[i].item, records[i].text, ev) for i, ev in retry.items()]
+        again = [Record(records[i].item, records[i].text, ev, records[i].action) for i, ev in retry.items()]
         second = await judge(support_messages(again), len(again))
         for i, v in zip(retry, second, strict=True):
             if v == "yes":
                 out.kept.append(i)
                 out.evidence[i] = retry[i]
                 out.recited += 1
-    for i in failing:
-        if i not in out.evidence:
-            reason = "a reading of its own evidence does not find it stated there"
-            out.dropped.append(Dropped(item=records[i].item, text=records[i].text, check="supported", reason=reason))
+    for i in [*failing, *slot_reasons]:
+        if i in out.evidence:
+            continue
+        if i in slot_reasons:
+            check, reason = SLOTS_STATED, f"{slot_reasons[i]}; the sentence that does is not read to state the record"
+        else:
+            check, reason = "supported", "a reading of its own evidence does not find it stated there"
+        out.dropped.append(Dropped(item=records[i].item, text=records[i].text, check=check, reason=reason))
     out.kept.sort()
     return out
