@@ -267,6 +267,7 @@ def main() -> None:
     with path.open("w") as out:
         for r in rows:
             out.write(json.dumps(r, ensure_ascii=False) + "\n")
+        out.flush()  # the rows kept must be on disk before the first slow summary, or a stop loses them
         for name in names:
             article = newsqa.Article.from_file(article_path(name))
             for system in args.systems.split(","):
