@@ -21,7 +21,14 @@ sys.path.insert(0, str(ROOT))
 
 import newsqa  # noqa: E402
 from newsqa.schemas import Answer, draft_model  # noqa: E402
-from newsqa.testing import FakeOpenAIServer, asks_for_actions, chat_completion, check_reply, streamed_completion  # noqa: E402
+from newsqa.testing import (  # noqa: E402
+    FakeOpenAIServer,
+    actions_reply,
+    asks_for_actions,
+    chat_completion,
+    check_reply,
+    streamed_completion,
+)
 
 GOOD = json.dumps({"evidence": ["S1"], "status": "answered", "answer": "DHS asked the Pentagon for troops"})
 DRAFT = draft_model(Answer)
@@ -168,7 +175,7 @@ def _fake_model(body: dict[str, Any]) -> str:
     if (checked := check_reply(body)) is not None:
         return json.dumps(checked)
     if asks_for_actions(body):
-        return json.dumps({"actions": []})
+        return json.dumps(actions_reply(body))
     if "Summarize" in last or "<notes>" in last:
         return SUMMARY
     if "北京" in last:  # the Chinese article: an answer citing its second sentence, as a model would

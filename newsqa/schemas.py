@@ -31,6 +31,7 @@ __all__ = [
     "Verdict",
     "draft_model",
     "is_evidence_list",
+    "sentence_actions_for",
     "verdicts_for",
 ]
 
@@ -165,6 +166,23 @@ class ActionList(BaseModel):
     """Every distinct action or request an article reports, once each."""
 
     actions: list[Action] = Field(default_factory=list, max_length=8)
+
+
+@functools.lru_cache(maxsize=64)
+def sentence_actions_for(sentence_ids: tuple[int, ...]) -> type[BaseModel]:
+    """The draft of an actions pass over chosen sentences: one field per sentence ("S3", 1-based, in
+    article order), holding the record that sentence states (an :class:`Action` without evidence: the
+    sentence is its evidence) or null.
+
+    One slot per sentence, filled in order: a small model asked for a list repeats one record until
+    the list is full; asked sentence by sentence, it reads each sentence once and can cite no other.
+    """
+    record = draft_model(Action, omit=("evidence",))
+    fields: dict[str, Any] = {
+        f"S{k + 1}": (record | None, Field(description=f"the record sentence S{k + 1} states, or null"))
+        for k in sentence_ids
+    }
+    return create_model("SentenceActions", __config__=ConfigDict(extra="ignore"), **fields)
 
 
 SummaryItem = Literal["headline", "key_point", "action", "summary_sentence"]

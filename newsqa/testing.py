@@ -162,11 +162,34 @@ def check_reply(body: dict[str, Any], verdict: str = "yes") -> dict[str, Any] | 
 
 
 def asks_for_actions(body: dict[str, Any]) -> bool:
-    """Whether ``body`` is the request that lists an article's who-did-what records."""
+    """Whether ``body`` is the actions pass: the request for each chosen sentence's who-did-what record."""
     from .prompts import load
 
+    head = load("actions").split("$sentences")[0].strip()
     messages = body.get("messages") or [{}]
-    return str(messages[-1].get("content", "")).endswith(load("actions"))
+    return head in str(messages[-1].get("content", ""))
+
+
+def actions_reply(body: dict[str, Any], records: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The reply to an actions pass (see :func:`asks_for_actions`) that holds ``records``.
+
+    Each record is an :class:`~newsqa.schemas.Action` as a dict with ``"evidence": ["S3"]``; it is
+    written under that sentence, and every other sentence asked about gets null. A record whose
+    sentence was not asked about, or a second record for one sentence, raises :class:`ReplayError`:
+    a script that cannot be laid out would test nothing.
+    """
+    import re
+
+    messages = body.get("messages") or [{}]
+    asked = re.findall(r"^(S\d+): ", str(messages[-1].get("content", "")), flags=re.M)
+    out: dict[str, Any] = dict.fromkeys(asked)
+    for record in records:
+        key = next(iter(record.get("evidence") or []), None)
+        if key not in out or out[key] is not None:
+            why = "was not asked about" if key not in out else "already holds a record"
+            raise ReplayError(f"a scripted action record cites {key}, which {why} (asked: {', '.join(asked)})")
+        out[key] = {k: v for k, v in record.items() if k != "evidence"}
+    return out
 
 
 def _claims_asked(body: dict[str, Any]) -> int:
@@ -227,6 +250,8 @@ class ScriptedTransport(ThreadedTransport):
             return reply(request)
         if isinstance(reply, httpx2.Response):
             return reply
+        if isinstance(reply, dict) and set(reply) == {"actions"} and asks_for_actions(body):
+            reply = actions_reply(body, reply["actions"])
         if isinstance(reply, dict) and "choices" not in reply:
             reply = json.dumps(reply)
         body = chat_completion(reply) if isinstance(reply, str) else reply

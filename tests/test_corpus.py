@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import newsqa
-from newsqa.testing import FakeOpenAIServer, asks_for_actions, check_reply
+from newsqa.testing import FakeOpenAIServer, actions_reply, asks_for_actions, check_reply
 
 from .conftest import ROOT, SAMPLE
 
@@ -31,7 +31,7 @@ def rule(body: dict[str, Any]) -> dict[str, Any]:
     if (checked := check_reply(body)) is not None:
         return checked
     if asks_for_actions(body):
-        return {"actions": []}
+        return actions_reply(body)
     if "Summarize" in body["messages"][-1]["content"]:
         return SUMMARY
     return {"evidence": ["S1"], "status": "answered", "answer": "the council"}

@@ -10,7 +10,7 @@ import pytest
 
 import newsqa
 from newsqa.schemas import SUMMARY_ACTIONS
-from newsqa.testing import ScriptedTransport, chat_completion
+from newsqa.testing import ScriptedTransport, actions_reply, asks_for_actions, chat_completion
 from newsqa.text.tokens import get_tokenizer
 
 from .conftest import FIXTURES
@@ -38,14 +38,13 @@ def fake_model(requests: list[dict], actions_per_part: int = 1) -> ScriptedTrans
         words = {i: [w for w in re.findall(r"[A-Za-z]+", t) if len(w) > 4] for i, t in shown}
         if "Question:" in user:
             out = {"evidence": [ids[0]], "status": "answered", "answer": "an answer"}
-        elif "who did or requested what" in user:
-            out = {
-                "actions": [
-                    {"actor": words[i][0], "action": words[i][1], "object": " ".join(words[i][2:5]), "recipient": None,
-                     "reported_as": "done", "evidence": [i]}
-                    for i in [i for i in ids if len(words.get(i, [])) >= 5][-actions_per_part:]
-                ]
-            }  # fmt: skip
+        elif asks_for_actions(body):
+            asked = re.findall(r"^(S\d+): ", user, flags=re.M)
+            out = actions_reply(body, [
+                {"actor": words[i][0], "action": words[i][1], "object": " ".join(words[i][2:5]), "recipient": None,
+                 "reported_as": "done", "evidence": [i]}
+                for i in [i for i in asked if len(words.get(i, [])) >= 5][-actions_per_part:]
+            ])  # fmt: skip
         else:
             out = {
                 "headline": "h",

@@ -51,14 +51,14 @@ def test_prompts_ship_with_the_package() -> None:
 
 def test_production_paths_never_load_the_test_kit(tmp_path: Path) -> None:
     """ask, summarize and extract over an ordinary HTTP endpoint import no test-kit module."""
-    from newsqa.testing import FakeOpenAIServer, asks_for_actions, check_reply
+    from newsqa.testing import FakeOpenAIServer, actions_reply, asks_for_actions, check_reply
 
     def rule(body: dict[str, Any]) -> dict[str, Any]:
         user = body["messages"][-1]["content"]
         if (checked := check_reply(body)) is not None:
             return checked
         if asks_for_actions(body):
-            return {"actions": []}
+            return actions_reply(body)
         if "Summarize" in user:
             entities = {"people": [], "organizations": [], "places": []}
             return {

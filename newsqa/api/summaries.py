@@ -19,7 +19,6 @@ from ..progress import ProgressCallback, report, reporting
 from ..schemas import (
     SUMMARY_ACTIONS,
     Action,
-    ActionList,
     Dropped,
     Entities,
     Evidence,
@@ -30,13 +29,13 @@ from ..schemas import (
 from ..text.article import Article
 from ..text.chunking import Chunk
 from ..text.words import normalise
+from .actions import action_sentences, extract_actions
 from .common import ArticleInput, as_article, budget, chunks_for, default_client, fits, meta
 from .drafts import Resolver, public
 
 __all__ = ["asummarize", "summarize"]
 
 SUMMARY_MAX_TOKENS = 1200
-ACTIONS_MAX_TOKENS = 900
 Note = tuple[str, list[Evidence]]
 
 
@@ -76,7 +75,6 @@ async def _summarize(art: Article, client: ModelClient | None, cache: bool) -> S
     cl = client or default_client()
     room = budget(cl, SUMMARY_MAX_TOKENS)
     body_type = draft_model(Summary, omit=("actions",))
-    actions_type = draft_model(ActionList)
     if fits(art, cl, room):
         report("summarizing", f"reading the article ({len(art.sentences)} sentences) and summarizing it")
         block = prompts.article_block(art)
@@ -86,28 +84,22 @@ async def _summarize(art: Article, client: ModelClient | None, cache: bool) -> S
             max_tokens=SUMMARY_MAX_TOKENS,
             use_cache=cache,
         )
-        # The same article block first: the model's state after reading it serves this request too.
-        report("extracting", "listing who did or requested what of whom")
-        acts = await cl.acomplete(
-            prompts.messages_for(block, prompts.load("actions")),
-            actions_type,
-            max_tokens=ACTIONS_MAX_TOKENS,
-            use_cache=cache,
-        )
+        report("extracting", "listing who did or requested what of whom, sentence by sentence")
+        actions, acts = await extract_actions(cl, art, block, action_sentences(art), cache=cache)
 
         def resolve(refs: list[str]) -> list[Evidence]:
             return citable(art, resolve_refs(art, refs).evidence)
 
         summary = public(Summary, done.value, resolve, drop_unsupported=True, meta=None)
-        actions = public(ActionList, acts.value, resolve, drop_unsupported=True, meta=None).actions
-        return await _checked(summary.model_copy(update={"actions": actions}), art, cl, cache, [done, acts])
+        spent = [done] if acts is None else [done, acts]
+        return await _checked(summary.model_copy(update={"actions": actions}), art, cl, cache, spent)
 
     chunks = chunks_for(art, cl, room)
     sem = asyncio.Semaphore(cl.concurrency)
     finished = 0
     report("summarizing", f"summarizing a long article in {len(chunks)} parts", 0, len(chunks))
 
-    async def summarize_chunk(chunk: Chunk) -> tuple[Completion[BaseModel], Completion[BaseModel]]:
+    async def summarize_chunk(chunk: Chunk) -> tuple[Completion[BaseModel], list[Action], Completion[BaseModel] | None]:
         nonlocal finished
         async with sem:
             block = prompts.article_block(art, chunk.sentences)
@@ -117,22 +109,17 @@ async def _summarize(art: Article, client: ModelClient | None, cache: bool) -> S
                 max_tokens=SUMMARY_MAX_TOKENS,
                 use_cache=cache,
             )
-            acts = await cl.acomplete(
-                prompts.messages_for(block, prompts.load("actions")),
-                actions_type,
-                max_tokens=ACTIONS_MAX_TOKENS,
-                use_cache=cache,
-            )
+            found, acts = await extract_actions(cl, art, block, action_sentences(art, chunk.sentences), cache=cache)
         finished += 1
         report("summarizing", f"summarized part {finished} of {len(chunks)}", finished, len(chunks))
-        return done, acts
+        return done, found, acts
 
     parts = await asyncio.gather(*(summarize_chunk(c) for c in chunks))
     # Every note carries the verified evidence of the chunk summary it came from; action records are
-    # extracted per part, with their own evidence, and joined (the record checks merge repeats).
+    # read per part, each from its own sentence, and joined (the record checks merge repeats).
     notes: list[Note] = []
     records: list[Action] = []
-    for chunk, (part, acts) in zip(chunks, parts, strict=True):
+    for chunk, (part, found, _) in zip(chunks, parts, strict=True):
         allowed = set(chunk.sentences)
 
         def resolve_in_chunk(refs: list[str], allowed: set[int] = allowed) -> list[Evidence]:
@@ -141,11 +128,11 @@ async def _summarize(art: Article, client: ModelClient | None, cache: bool) -> S
         for kp in _draft(part).key_points:
             if ev := resolve_in_chunk(kp.evidence):
                 notes.append((kp.point, ev))
-        records += public(ActionList, acts.value, resolve_in_chunk, drop_unsupported=True, meta=None).actions
+        records += found
     report("combining", f"combining {len(notes)} notes into one summary")
     done, completions, final_notes = await _reduce(cl, notes, body_type, room, cache)
     summary = public(Summary, done.value, _note_resolver(final_notes), drop_unsupported=True, meta=None)
-    spent = [c for pair in parts for c in pair] + completions
+    spent = [c for done, _, acts in parts for c in (done, acts) if c is not None] + completions
     return await _checked(summary.model_copy(update={"actions": records}), art, cl, cache, spent)
 
 
