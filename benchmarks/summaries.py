@@ -186,7 +186,7 @@ TIMING = """
 import sys, time, newsqa
 article = newsqa.Article.from_file(sys.argv[1])
 client = newsqa.ModelClient(cache=False)
-client.complete([{"role": "user", "content": "Say OK."}], newsqa.schemas.Verdict, max_tokens=8)  # load the model
+client.complete([{"role": "user", "content": "Say OK."}], newsqa.schemas.Verdict, max_tokens=32)  # load the model
 t = time.perf_counter()
 s = newsqa.summarize(article, client=client)
 print(round(time.perf_counter() - t, 2), s.usage.total_tokens)
