@@ -199,8 +199,10 @@ def time_code(source: Path, article: Path) -> tuple[float, int]:
     import subprocess
 
     env = {**os.environ, "PYTHONPATH": str(source)}
+    # Run in ``source``: ``python -c`` puts the working directory first on sys.path, so a run from this
+    # checkout would import this code whatever PYTHONPATH says.
     out = subprocess.run(
-        [sys.executable, "-c", TIMING, str(article)], capture_output=True, text=True, env=env, timeout=1800
+        [sys.executable, "-c", TIMING, str(article)], capture_output=True, text=True, env=env, timeout=1800, cwd=source
     )
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-500:])
@@ -237,6 +239,7 @@ def main() -> None:
     ap.add_argument("--rescore", action="store_true", help="rewrite the tables from the saved rows")
     ap.add_argument("--previous", default=None, help="a git revision to time against (summary seconds, same articles)")
     ap.add_argument("--timing-articles", type=int, default=3, help="how many articles the timing comparison uses")
+    ap.add_argument("--timing-only", action="store_true", help="only the timing comparison (with --previous)")
     args = ap.parse_args()
     gold = {g["article"]: g["actions"] for g in map(json.loads, (EVAL / "actions.jsonl").read_text().splitlines()) if g}
     path = OUT / "summaries.jsonl"
@@ -257,6 +260,9 @@ def main() -> None:
         (OUT / "summaries-timing.json").write_text(
             json.dumps({"previous": args.previous, "rows": times}, indent=1) + "\n"
         )
+    if args.timing_only:
+        write_table([json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else [])
+        return
     # Systems run without the response cache (their seconds and tokens are real); the yardsticks use it.
     client = newsqa.ModelClient(cache=False)
     yardstick = newsqa.ModelClient()
