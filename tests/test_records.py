@@ -97,14 +97,62 @@ def test_an_item_its_evidence_does_not_state_is_dropped_with_the_check_and_reaso
 def test_a_true_item_that_cites_the_wrong_sentence_is_re_cited_from_the_sentence_that_states_it() -> None:
     point = {"point": "About 2,000 agents were recruited from the Drug Enforcement Administration and others.",
              "evidence": ["S1"]}  # fmt: skip
-    # The headline stands; the key point is not stated by its evidence, then is by the right sentence.
+    # S1 gives none of its names, nor its number ("20,000" is not "2,000"): terms_in_evidence sends the
+    # point, unread, to the sentence that holds them; the headline alone is read first.
     summary, t = _summarize(
-        {**BODY, "key_points": [point]}, {"actions": []}, {"verdicts": ["yes", "no"]}, {"verdicts": ["yes"]}
+        {**BODY, "key_points": [point]}, {"actions": []}, {"verdicts": ["yes"]}, {"verdicts": ["yes"]}
     )
     (kp,) = summary.key_points
     assert "approximately 2,000 agents" in kp.evidence[0].quote and "20,000 National Guard" not in kp.evidence[0].quote
     assert summary.dropped == [] and any("re-cited" in w for w in summary.warnings)
+    assert "with exactly 1 verdicts" in t.requests[2]["messages"][-1]["content"]
     assert "approximately 2,000 agents" in t.requests[3]["messages"][-1]["content"]
+
+
+def test_a_point_its_evidence_does_not_hold_and_no_reading_confirms_elsewhere_is_dropped_with_why() -> None:
+    point = {"point": "About 2,000 agents were recruited from the Drug Enforcement Administration and others.",
+             "evidence": ["S1"]}  # fmt: skip
+    summary, _ = _summarize(
+        {**BODY, "key_points": [point]}, {"actions": []}, {"verdicts": ["yes"]}, {"verdicts": ["no"]}
+    )
+    assert summary.key_points == []
+    (d,) = summary.dropped
+    assert (d.item, d.check) == ("key_point", "terms_in_evidence") and "2,000" in d.reason
+
+
+def test_a_point_true_to_a_sentence_that_names_its_party_only_before_it_stands_unread_by_the_rule() -> None:
+    # S6 says "She further stated that DHS would utilize all tools ..."; S5 names McLaughlin.
+    point = {"point": "McLaughlin said DHS would utilize all tools and resources at its disposal.", "evidence": ["S6"]}
+    summary, t = _summarize({**BODY, "key_points": [point]}, {"actions": []}, {"verdicts": ["yes", "yes"]})
+    assert [k.point for k in summary.key_points] == [point["point"]] and summary.dropped == []
+    assert len(t.requests) == 3  # one reading of headline and point together, no re-citing
+
+
+@pytest.mark.parametrize(
+    ("text", "evidence", "fails"),
+    [
+        ("South Korea's guns fired", "South Korea fired its guns.", None),  # a possessive is its name
+        ("DHS asked for 2,000 troops", "DHS asked for 20,000 troops.", "2,000"),  # numbers are whole
+        ("Byrd urged tougher mine safety rules", "His message: it is time to get tough on mine safety.", "Byrd"),
+        (
+            "The agency scrapped interviews for five nationalities",
+            "It must be returned in twenty days.",
+            "content words",
+        ),
+        (
+            "The agency scrapped interviews for five nationalities",
+            "The agency scrapped interviews for five of them.",
+            None,
+        ),
+    ],
+)
+def test_terms_in_evidence_rules(text: str, evidence: str, fails: str | None) -> None:
+    from newsqa.grounding.terms import terms_failure
+
+    article = newsqa.Article.from_text(f"A first sentence names nobody at all here. {evidence}")
+    start = article.text.index(evidence)
+    why = terms_failure(text, [Evidence(quote=evidence, start=start, end=start + len(evidence))], article)
+    assert (why is None) if fails is None else (why is not None and fails in why)
 
 
 def test_items_naming_what_the_article_never_mentions_are_dropped_without_asking_the_model() -> None:

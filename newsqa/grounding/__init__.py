@@ -12,8 +12,9 @@ second_reading.py  second_reading (asks the model)
 pipeline.py        the order, and the driver that runs it
 
 Summaries:
-support.py         the record checks: the rules above, slots_stated, then supported (asks the model)
+support.py         the record checks: the rules above, slots_stated, terms_in_evidence, then supported (asks the model)
 slots.py           slots_stated: an action record's actor, verb and object stand in its own evidence
+terms.py           terms_in_evidence: a key point's names, numbers and half its words stand in its own evidence
 records.py         action records that say one thing each (repeats merged, misplaced recipients out)
 """
 

@@ -4,6 +4,7 @@
     outside_knowledge     it names no person, place or number the article never mentions   (outside.py)
     planted_instruction   it does not repeat an instruction planted in the article         (planted.py)
     slots_stated          an action record's actor, verb and object stand in its evidence    (slots.py)
+    terms_in_evidence     a key point's names, numbers and half its words stand in its evidence (terms.py)
     supported   [model]   its own evidence, read alone, states it, with the same people in the same roles
 
 A quote that exists is not a quote that says what the item claims: small models cite a sentence near
@@ -30,6 +31,7 @@ from .locate import answer_sentences, resolve_refs
 from .outside import OUTSIDE_KNOWLEDGE
 from .planted import PLANTED_INSTRUCTION
 from .slots import SLOTS_STATED, slot_failure
+from .terms import TERMS_IN_EVIDENCE, terms_failure
 
 __all__ = [
     "RECORD_CHECK_NAMES",
@@ -41,7 +43,16 @@ __all__ = [
     "support_messages",
 ]
 
-RECORD_CHECK_NAMES = ("evidence_found", "outside_knowledge", "planted_instruction", SLOTS_STATED, "supported")
+RECORD_CHECK_NAMES = (
+    "evidence_found",
+    "outside_knowledge",
+    "planted_instruction",
+    SLOTS_STATED,
+    TERMS_IN_EVIDENCE,
+    "supported",
+)
+# Rule failures that another sentence may mend: the item is re-cited from it if a reading confirms it.
+_MENDABLE = (SLOTS_STATED, TERMS_IN_EVIDENCE)
 MAX_SUMMARY_SENTENCES = 4
 # One verdict per claim: (messages, number of claims) -> "yes"/"no" per claim, in order.
 BatchJudge = Callable[[list[Message], int], Awaitable[list[str]]]
@@ -98,14 +109,17 @@ def _rule_failure(record: Record, ctx: Context) -> tuple[str, str] | None:
         outcome = check.run(claim, ctx)
         if isinstance(outcome, str):
             return check.name, outcome.replace("the answer", f"the {record.item.replace('_', ' ')}")
-    return _slot_failure(record, record.evidence, ctx.article)
+    return _cited_failure(record, record.evidence, ctx.article)
 
 
-def _slot_failure(record: Record, evidence: list[Evidence], article: Article) -> tuple[str, str] | None:
-    if record.action is None:
-        return None
-    why = slot_failure(record.action.model_copy(update={"evidence": evidence}), article)
-    return None if why is None else (SLOTS_STATED, why)
+def _cited_failure(record: Record, evidence: list[Evidence], article: Article) -> tuple[str, str] | None:
+    """What ``evidence`` fails to hold of ``record``: an action's slots, a key point's terms."""
+    if record.action is not None:
+        why = slot_failure(record.action.model_copy(update={"evidence": evidence}), article)
+        return None if why is None else (SLOTS_STATED, why)
+    if record.item == "key_point" and (why := terms_failure(record.text, evidence, article)):
+        return TERMS_IN_EVIDENCE, why
+    return None
 
 
 def _sentences_stating(record: Record, article: Article) -> list[Evidence]:
@@ -115,7 +129,7 @@ def _sentences_stating(record: Record, article: Article) -> list[Evidence]:
     found = resolve_refs(article, [f"S{k + 1}" for k in picked]).evidence
     if not found or {(e.start, e.end) for e in found} == {(e.start, e.end) for e in record.evidence}:
         return []
-    return [] if _slot_failure(record, found, article) else found
+    return [] if _cited_failure(record, found, article) else found
 
 
 _END = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
@@ -148,13 +162,13 @@ async def review_records(records: Sequence[Record], article: Article, judge: Bat
     out = ReviewedRecords([], {}, [])
     pending: list[int] = []
     retry: dict[int, list[Evidence]] = {}
-    slot_reasons: dict[int, str] = {}
+    rule_reasons: dict[int, tuple[str, str]] = {}
     for i, r in enumerate(records):
         failed = _rule_failure(r, ctx)
-        mendable = failed is not None and failed[0] == SLOTS_STATED and judge is not None
+        mendable = failed is not None and failed[0] in _MENDABLE and judge is not None
         if failed is not None and mendable and (found := _sentences_stating(r, article)):
             retry[i] = found  # its slots stand in another sentence: that one is read in its place
-            slot_reasons[i] = failed[1]
+            rule_reasons[i] = failed
         elif failed is not None:
             out.dropped.append(Dropped(item=r.item, text=r.text, check=failed[0], reason=failed[1]))
         elif judge is None or r.item == "summary_sentence" or (r.item == "headline" and not r.evidence):
@@ -184,11 +198,12 @@ async def review_records(records: Sequence[Record], article: Article, judge: Bat
                 out.kept.append(i)
                 out.evidence[i] = retry[i]
                 out.recited += 1
-    for i in [*failing, *slot_reasons]:
+    for i in [*failing, *rule_reasons]:
         if i in out.evidence:
             continue
-        if i in slot_reasons:
-            check, reason = SLOTS_STATED, f"{slot_reasons[i]}; the sentence that does is not read to state the record"
+        if i in rule_reasons:
+            check, why = rule_reasons[i]
+            reason = f"{why}; the sentence that holds it is not read to state it"
         else:
             check, reason = "supported", "a reading of its own evidence does not find it stated there"
         out.dropped.append(Dropped(item=records[i].item, text=records[i].text, check=check, reason=reason))
