@@ -23,7 +23,8 @@ or number the article never mentions, or is cut off. Writes benchmarks/summaries
 Splits: ``tune`` is the articles whose rows were read while the record checks were designed (the
 sample and 03, 04, 05, 08, 09, 10, on 2026-12-01); ``test`` is the rest, run on a frozen design and
 reported apart. Rows carry the code commit they measured; a run keeps the saved rows of other
-articles measured on the same code, so the splits can be run one after the other.
+articles measured on the same code, so the splits can be run one after the other, and the last rows
+of a system it does not run (``--systems newsqa`` keeps the baseline's), whose code the table names.
 """
 
 from __future__ import annotations
@@ -269,14 +270,19 @@ def main() -> None:
     systems = {"newsqa": ours, "baseline": baseline}
     code = code_commit()
     saved = [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
-    rows = [r for r in saved if r.get("code") == code and r["article"] not in names]
+    # Kept: this code's rows of other articles, and the last rows of a system not run now (whatever code
+    # they measured: the table names each system's code).
+    run = args.systems.split(",")
+    kept = {(r["system"], r["article"]): r for r in saved if r["system"] not in run}
+    rows = [r for r in saved if r["system"] in run and r.get("code") == code and r["article"] not in names]
+    rows += list(kept.values())
     with path.open("w") as out:
         for r in rows:
             out.write(json.dumps(r, ensure_ascii=False) + "\n")
         out.flush()  # the rows kept must be on disk before the first slow summary, or a stop loses them
         for name in names:
             article = newsqa.Article.from_file(article_path(name))
-            for system in args.systems.split(","):
+            for system in run:
                 t0 = time.perf_counter()
                 try:
                     row = systems[system](client, article)
@@ -302,7 +308,10 @@ def _pct(k: int, n: int) -> str:
 def write_table(rows: list[dict[str, Any]]) -> None:
     systems = list(dict.fromkeys(r["system"] for r in rows))
     n_articles = len({r["article"] for r in rows})
-    codes = ", ".join(sorted({str(r.get("code", "unrecorded")) for r in rows}))
+    codes = "; ".join(
+        f"{s}: " + ", ".join(sorted({str(r.get("code", "unrecorded")) for r in rows if r["system"] == s}))
+        for s in systems
+    )
     lines = [
         "# Summaries and who-did-what records",
         "",
