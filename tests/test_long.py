@@ -34,7 +34,7 @@ def fake_model(requests: list[dict], actions_per_part: int = 1) -> ScriptedTrans
         ids = re.findall(r"\[(S\d+|P\d+)\]", user)
         # Each record is about a sentence of its own, its slots in that sentence's words, as a
         # well-behaved model's would be: actor, verb and object all stand in its evidence.
-        shown = re.findall(r"\[(S\d+)\]\s*([^\n\[]+)", user)
+        shown = re.findall(r"\[(S\d+|P\d+)\]\s*([^\n\[]+)", user)
         words = {i: [w for w in re.findall(r"[A-Za-z]+", t) if len(w) > 4] for i, t in shown}
         if "Question:" in user:
             out = {"evidence": [ids[0]], "status": "answered", "answer": "an answer"}
@@ -49,7 +49,8 @@ def fake_model(requests: list[dict], actions_per_part: int = 1) -> ScriptedTrans
             out = {
                 "headline": "h",
                 "summary": "s.",
-                "key_points": [{"point": f"point number {k}", "evidence": [i]} for k, i in enumerate(ids[:2])],
+                # Each point in the words of what it cites (a sentence, or a note), as a faithful model's.
+                "key_points": [{"point": " ".join(words.get(i, ["point"])[:6]), "evidence": [i]} for i in ids[:2]],
                 "entities": {"people": [], "organizations": [], "places": ["Nowhere-in-the-text"]},
             }
         return httpx2.Response(200, json=chat_completion(json.dumps(out)), request=request)
