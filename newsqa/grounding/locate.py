@@ -26,6 +26,7 @@ __all__ = [
     "locate_answer",
     "regrounded",
     "resolve_refs",
+    "sentences_before",
     "unsupported_terms",
 ]
 
@@ -287,6 +288,17 @@ def locate_answer(
         ev = regrounded(article, answer, question, found.evidence, chunks=chunks, allowed_sentences=allowed_sentences)
         found.evidence = citable(article, ev)
     return found
+
+
+def sentences_before(article: Article, evidence: Sequence[Evidence]) -> list[str]:
+    """The sentence just before each piece of ``evidence``: where a pronoun's antecedent stands
+    ("She said ..."), for the rules that let a party be named there."""
+    out: list[str] = []
+    for e in evidence:
+        k = next((i for i, s in enumerate(article.sentences) if s.start <= e.start < s.end), None)
+        if k:
+            out.append(article.sentences[k - 1].text)
+    return out
 
 
 def citable(article: Article, evidence: Sequence[Evidence]) -> list[Evidence]:

@@ -3,9 +3,10 @@
 Small models fill a record's slots from whatever stands nearby: the actor copied into the recipient
 slot, the object repeated as the recipient, the same request written out five times. A recipient that
 is the record's own actor or object, or that its evidence never names (see :mod:`.slots`), is taken
-out (the record stays, with what it does say); records
-that name the same actor, action, object and recipient (by their content words) are merged, their
-evidence joined. Each repair is counted, so the result can say what was mended and why.
+out (the record stays, with what it does say). Records that name the same actor and action, one
+object's words all in the other's, and the same recipient or none on one side (by their content
+words) are merged, their evidence joined. Each repair is counted, so the result can say what was
+mended and why.
 """
 
 from __future__ import annotations

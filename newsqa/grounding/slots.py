@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from ..schemas import Action, Evidence
 from ..text.article import Article
 from ..text.words import content_words, normalise
+from .locate import sentences_before
 
 __all__ = ["SLOTS_STATED", "slot_failure", "without_unstated_recipient"]
 
@@ -63,7 +64,7 @@ _FAMILIES = {
     "asking": "ask request seek call urge demand appeal petition press plead implore invite",
     "saying": "say state tell add assert comment remark declare quote write argue insist",
 }
-_FAMILY = {}  # filled below, once _verb_form exists
+_FAMILY: dict[str, str] = {}  # filled below, once _verb_form exists
 _WORD = re.compile(r"[a-z][a-z'-]*")
 _CAPS = re.compile(r"\b[A-Z][A-Z&]{1,}s?\b")
 _CAPITALISED_RUN = re.compile(r"[A-Z][\w'-]*(?:\s+(?:of|for|and|the|on|&)?\s*[A-Z][\w'-]*)*")
@@ -112,12 +113,7 @@ class _Window:
 
     def __init__(self, evidence: Sequence[Evidence], article: Article) -> None:
         self.evidence = " ".join(e.quote for e in evidence)
-        before = []
-        for e in evidence:
-            k = next((i for i, s in enumerate(article.sentences) if s.start <= e.start < s.end), None)
-            if k:
-                before.append(article.sentences[k - 1].text)
-        self.parties = " ".join([*before, self.evidence])
+        self.parties = " ".join([*sentences_before(article, evidence), self.evidence])
         self.words = content_words(self.evidence)
         self.party_words = content_words(self.parties)
         self.party_acronyms = _acronyms(self.parties)

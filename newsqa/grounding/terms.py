@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from ..schemas import Evidence
 from ..text.article import Article
 from ..text.words import STOPWORDS, content_words, names_and_numbers, normalise
+from .locate import sentences_before
 
 __all__ = ["TERMS_IN_EVIDENCE", "terms_failure"]
 
@@ -38,8 +39,7 @@ def terms_failure(text: str, evidence: Sequence[Evidence], article: Article) -> 
     if not evidence:
         return None
     quotes = " ".join(e.quote for e in evidence)
-    before = [article.sentences[k - 1].text for k in _sentence_ids(evidence, article) if k > 0]
-    missing = _missing(text, quotes, " ".join([*before, quotes]))
+    missing = _missing(text, quotes, " ".join([*sentences_before(article, evidence), quotes]))
     if missing:
         return f"its evidence never gives {', '.join(missing[:3])}"
     words = content_words(text)
@@ -47,10 +47,6 @@ def terms_failure(text: str, evidence: Sequence[Evidence], article: Article) -> 
     if words and shared < MIN_SHARED * len(words):
         return f"its evidence holds {shared} of its {len(words)} content words"
     return None
-
-
-def _sentence_ids(evidence: Sequence[Evidence], article: Article) -> list[int]:
-    return [k for e in evidence for k, s in enumerate(article.sentences) if s.start <= e.start < s.end]
 
 
 def _missing(text: str, quotes: str, with_antecedents: str) -> list[str]:
