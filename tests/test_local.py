@@ -163,3 +163,23 @@ def test_the_terminal_view_draws_a_count_on_one_line(capsys: pytest.CaptureFixtu
     assert err.count("reading 300 prompt tokens") == 3 and "\r" in err and "300/300" in err
     assert err.index("300/300") < err.index("checking the answer")
     assert err.splitlines()[-1].startswith("newsqa: checking the answer")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "temperature"),
+    [
+        ({"type": "json_object", "schema": {"type": "object"}}, 0.7),  # sampling: every token must be filtered
+        ({"type": "text"}, 0.0),
+        (None, 0.0),
+    ],
+)
+def test_llama_cpp_keeps_the_constraint_where_checking_the_likeliest_token_would_differ(
+    fmt: dict[str, object] | None, temperature: float
+) -> None:
+    kwargs = {"messages": [], "response_format": fmt, "temperature": temperature}
+    assert local._constrained(object(), kwargs) == (kwargs, None)
+
+
+def test_a_llama_cpp_without_the_sampler_internals_constrains_decoding_itself() -> None:
+    kwargs = {"messages": [], "response_format": {"type": "json_object"}, "temperature": 0.0}
+    assert local._constrained(object(), kwargs) == (kwargs, None)

@@ -106,3 +106,35 @@ def test_the_embedded_model_reports_token_probabilities_plain_and_streamed(clien
     assert plain.logprobs and stream.logprobs and any(pieces)
     assert [t.token for t in plain.logprobs] == [t.token for t in stream.logprobs]
     assert all(abs(a.logprob - b.logprob) < 0.05 for a, b in zip(plain.logprobs, stream.logprobs, strict=True))
+
+
+def test_the_grammar_checked_on_the_likeliest_token_writes_what_llama_cpp_writes(client: newsqa.ModelClient) -> None:
+    from newsqa.model.grammar import greedy_grammar
+    from newsqa.model.local import local_transport
+
+    llama = local_transport()._load()
+    schema = {
+        "type": "object",
+        "properties": {"country": {"type": "string"}, "facts": {"type": "array", "items": {"type": "string"}}},
+        "required": ["country", "facts"],
+    }
+    args = {
+        "messages": [{"role": "user", "content": "Name the country of Paris and two facts about the city, in JSON."}],
+        "temperature": 0.0,
+        "max_tokens": 80,
+    }
+    fmt = {"type": "json_object", "schema": schema}
+    llama.reset()
+    whole = llama.create_chat_completion(**args, response_format=fmt)
+    grammar = greedy_grammar(llama, fmt, 0.0)
+    assert grammar is not None
+    llama.reset()
+    try:
+        first = llama.create_chat_completion(**args, logits_processor=[grammar])
+    finally:
+        grammar.close()
+    text = first["choices"][0]["message"]["content"]
+    assert text == whole["choices"][0]["message"]["content"]
+    assert list(json.loads(text)) == ["country", "facts"]  # the schema's order, as llama-cpp-python keeps it
+    # Unconstrained, the model opens with a code fence: the whole vocabulary was filtered at least there.
+    assert 1 <= grammar.filtered < grammar.steps
