@@ -259,7 +259,7 @@ def main() -> None:
     if args.previous:
         times = timing(args.previous, names[: args.timing_articles])
         (OUT / "summaries-timing.json").write_text(
-            json.dumps({"previous": args.previous, "rows": times}, indent=1) + "\n"
+            json.dumps({"previous": args.previous, "code": code_commit(), "rows": times}, indent=1) + "\n"
         )
     if args.timing_only:
         write_table([json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else [])
@@ -358,7 +358,8 @@ def write_table(rows: list[dict[str, Any]]) -> None:
     timing_file = OUT / "summaries-timing.json"
     if timing_file.exists():
         t = json.loads(timing_file.read_text())
-        lines += ["", f"Seconds per summary, this code against revision `{t['previous']}` (checked out beside it), "
+        this_code = f"newsqa code {t['code']}" if t.get("code") else "this code"
+        lines += ["", f"Seconds per summary, {this_code} against revision `{t['previous']}` (checked out beside it), "
                   "each in a new process with the model loaded first, no response cache:", ""]  # fmt: skip
         lines += ["| article | previous | this | ratio |", "|---|---:|---:|---:|"]
         for name in dict.fromkeys(r["article"] for r in t["rows"]):
@@ -370,6 +371,10 @@ def write_table(rows: list[dict[str, Any]]) -> None:
         total_prev = sum(r["seconds"] for r in t["rows"] if r["code"] == "previous")
         total_this = sum(r["seconds"] for r in t["rows"] if r["code"] == "this")
         lines.append(f"| all | {total_prev:.1f} s | {total_this:.1f} s | {total_this / total_prev:.2f} |")
+    # What the runs show is written by hand beside the script, and kept when the tables are rewritten.
+    notes = OUT / "summaries-notes.md"
+    if notes.exists():
+        lines += ["", notes.read_text().strip()]
     (OUT / "summaries.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
