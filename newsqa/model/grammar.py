@@ -44,23 +44,27 @@ class GreedyGrammar:
     """
 
     def __init__(self, sampler: Any) -> None:
+        import llama_cpp  # resolved once: __call__ runs at every generated token
+
+        self._lib = llama_cpp
         self._sampler = sampler
         self._seen: int | None = None
-        self._one = (_token_data() * 1)()
+        self._pointer = ctypes.POINTER(llama_cpp.llama_token_data)
+        self._one: Any = (llama_cpp.llama_token_data * 1)()
+        self._one_at = ctypes.cast(self._one, self._pointer)
         self.steps = 0
         self.filtered = 0  # steps at which the likeliest token was forbidden and the vocabulary filtered
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        import llama_cpp
         import numpy as np
 
         if self._seen is not None and len(input_ids) == self._seen + 1:
-            llama_cpp.llama_sampler_accept(self._sampler, int(input_ids[-1]))
+            self._lib.llama_sampler_accept(self._sampler, int(input_ids[-1]))
         self._seen = len(input_ids)
         self.steps += 1
         best = int(np.argmax(scores))
         self._one[0].id, self._one[0].logit, self._one[0].p = best, float(scores[best]), 0.0
-        self._apply(ctypes.cast(self._one, ctypes.POINTER(_token_data())), 1)
+        self._apply(self._one_at, 1)
         if self._one[0].logit != -math.inf:
             return scores
         self.filtered += 1
@@ -69,27 +73,17 @@ class GreedyGrammar:
         table["id"] = np.arange(len(scores))
         table["logit"] = scores
         table["p"] = 0.0
-        self._apply(table.ctypes.data_as(ctypes.POINTER(_token_data())), len(scores))
+        self._apply(table.ctypes.data_as(self._pointer), len(scores))
         return table["logit"].copy()
 
     def _apply(self, data: Any, size: int) -> None:
-        import llama_cpp
-
-        candidates = llama_cpp.llama_token_data_array(data=data, size=size, selected=-1, sorted=False)
-        llama_cpp.llama_sampler_apply(self._sampler, ctypes.byref(candidates))
+        candidates = self._lib.llama_token_data_array(data=data, size=size, selected=-1, sorted=False)
+        self._lib.llama_sampler_apply(self._sampler, ctypes.byref(candidates))
 
     def close(self) -> None:
-        import llama_cpp
-
         if self._sampler is not None:
-            llama_cpp.llama_sampler_free(self._sampler)
+            self._lib.llama_sampler_free(self._sampler)
             self._sampler = None
-
-
-def _token_data() -> Any:
-    import llama_cpp
-
-    return llama_cpp.llama_token_data
 
 
 def greedy_grammar(llama: Any, response_format: object, temperature: float) -> GreedyGrammar | None:
