@@ -138,3 +138,20 @@ def test_the_grammar_checked_on_the_likeliest_token_writes_what_llama_cpp_writes
     assert list(json.loads(text)) == ["country", "facts"]  # the schema's order, as llama-cpp-python keeps it
     # Unconstrained, the model opens with a code fence: the whole vocabulary was filtered at least there.
     assert 1 <= grammar.filtered < grammar.steps
+
+
+def test_a_string_the_model_keeps_repeating_is_closed_instead_of_running_out_of_tokens(
+    client: newsqa.ModelClient,
+) -> None:
+    from pydantic import BaseModel
+
+    class Note(BaseModel):
+        text: str
+        done: bool
+
+    sentence = "The senators wrote to the ambassador of Japan about the whale hunt."
+    ask = f"Reply in JSON with two fields. text: the sentence '{sentence}' written 50 times in a row. done: true."
+    # Without the loop guard the model writes the sentence until max_tokens and the request fails.
+    out = client.complete([{"role": "user", "content": ask}], Note, max_tokens=400)
+    assert out.value.done is True
+    assert 2 <= out.value.text.count(sentence) <= 4 and out.usage.completion_tokens < 120

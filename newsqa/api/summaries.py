@@ -208,7 +208,7 @@ def _cut(sentence: str) -> Dropped:
         item="summary_sentence",
         text=sentence,
         check="complete_sentences",
-        reason="cut off, or past the 4-sentence bound",
+        reason="cut off, repeated, or past the 4-sentence bound",
     )
 
 

@@ -136,14 +136,22 @@ _END = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
 
 
 def complete_sentences(text: str, limit: int = MAX_SUMMARY_SENTENCES) -> tuple[list[str], list[str]]:
-    """The whole sentences of ``text`` (at most ``limit``), and what was cut: a trailing fragment, extras."""
+    """The whole sentences of ``text`` (at most ``limit``, each once), and what was cut: a trailing
+    fragment, repeats, extras."""
     if not text.strip():
         return [], []
     sentences = [s.text.strip() for s in Article.from_text(text, parse_header=False).sentences if s.text.strip()]
     cut: list[str] = []
     if sentences and not _END.search(sentences[-1]):
         cut.append(sentences.pop())
-    return sentences[:limit], cut + sentences[limit:]
+    # A sentence said twice is said once (a small model that loops writes whole sentences again).
+    seen: set[str] = set()
+    kept: list[str] = []
+    for s in sentences:
+        key = " ".join(s.lower().split())
+        (cut if key in seen else kept).append(s)
+        seen.add(key)
+    return kept[:limit], cut + kept[limit:]
 
 
 @dataclass
