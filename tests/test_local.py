@@ -183,3 +183,38 @@ def test_llama_cpp_keeps_the_constraint_where_checking_the_likeliest_token_would
 def test_a_llama_cpp_without_the_sampler_internals_constrains_decoding_itself() -> None:
     kwargs = {"messages": [], "response_format": {"type": "json_object"}, "temperature": 0.0}
     assert local._constrained(object(), kwargs) == (kwargs, None)
+
+
+def test_states_are_kept_in_memory_and_a_check_starts_from_the_last_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gguf = tmp_path / "x.gguf"
+    gguf.write_bytes(b"GGUF")
+    monkeypatch.setenv("NEWSQA_CACHE_DIR", str(tmp_path / "cache"))
+    t = local.LocalModelTransport(str(gguf))
+    snapshots = iter([(b"a" * 8, b"A" * 100), (b"c" * 4, b"C" * 10), (b"b" * 8, b"B" * 100)])
+    monkeypatch.setattr(t, "_snapshot", lambda llama: next(snapshots))
+    saved: list[str] = []
+    monkeypatch.setattr(t, "_save", lambda key, ids, state: saved.append(key))
+    restored: list[str] = []
+
+    def set_state(llama: object, ids: bytes, state: bytes, name: str) -> None:
+        restored.append(name)
+        t._current_key = name
+
+    monkeypatch.setattr(t, "_set_state", set_state)
+    rules = {"role": "system", "content": "rules"}
+    article = [rules, {"role": "user", "content": "<article>\nA.\n</article>\n\nQuestion: one?"}]
+    check = [{"role": "system", "content": "check rules"}, {"role": "user", "content": "Text: A.\nQuestion: one?"}]
+    t._keep(None, article, "A")  # the draft: its state goes to disk once, and stays in memory
+    t._keep(None, check, None)  # the check: in memory only, under its system prompt's name
+    assert saved == ["A"] and list(t._held) == ["A", t._prefix_name(check)]
+    t._prepare(None, article, "A")  # the follow-up's draft: from memory, no file read
+    t._prepare(None, check, None)  # its check: from the last check's state
+    assert restored == ["A", t._prefix_name(check)]
+    t._prepare(None, check, None)  # the context already holds it
+    assert len(restored) == 2
+    monkeypatch.setattr(local, "HELD_BYTES", 150)
+    t._keep(None, [rules, {"role": "user", "content": "<article>\nB.\n</article>\n\nQ?"}], "B")
+    assert list(t._held) == ["B"]  # the oldest states go first when memory runs over its cap
+    assert t._prefix_name([{"role": "user", "content": "Say OK."}]) is None

@@ -155,3 +155,36 @@ def test_a_string_the_model_keeps_repeating_is_closed_instead_of_running_out_of_
     out = client.complete([{"role": "user", "content": ask}], Note, max_tokens=400)
     assert out.value.done is True
     assert 2 <= out.value.text.count(sentence) <= 4 and out.usage.completion_tokens < 120
+
+
+def test_a_follow_up_and_its_check_start_from_states_kept_in_memory(client: newsqa.ModelClient) -> None:
+    from newsqa.model.local import local_transport
+
+    transport = local_transport()
+    llama = transport._load()
+    read = llama.eval
+    calls: list[int] = []
+
+    def counting(tokens: list[int]) -> None:
+        calls.append(len(tokens))
+        read(tokens)
+
+    def prompt_reads(question: str) -> list[int]:
+        calls.clear()
+        newsqa.ask(newsqa.Article.from_file(SAMPLE), question, client=client, cache=False)
+        return [n for n in calls if n > 1]  # generation reads one token at a time
+
+    llama.eval = counting
+    try:
+        prompt_reads("Who requested what?")
+        kept = prompt_reads("How many agents were drawn from other federal agencies?")
+        for name in [n for n in transport._held if n.startswith("system-")]:
+            del transport._held[name]  # the check's state forgotten: its prompt is read whole
+        transport._current_key = None
+        whole = prompt_reads("How many agents were drawn from other federal agencies?")
+    finally:
+        llama.eval = read
+    # The draft reads only the question and its instructions after the article's state ...
+    assert kept[0] == whole[0] < 150
+    # ... and the check only what follows its system prompt.
+    assert kept[1] < whole[1]

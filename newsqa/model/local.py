@@ -6,7 +6,9 @@ and record/replay as any remote endpoint.
 
 Reading the article (prompt evaluation) dominates on a CPU, so the model state after a prompt is
 kept: in memory for follow-ups in the same process, and on disk (under the cache directory) so that
-a second ``newsqa ask`` on the same article from a new process skips reading it again.
+a second ``newsqa ask`` on the same article from a new process skips reading it again. The state of
+the last answer check is kept in memory too: a check between two questions neither evicts the
+article's state nor makes the next check read its system prompt again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,10 @@ from .weights import INSTALL_HINT, MODEL_FILE, MODEL_SHA256, assemble_model
 __all__ = ["LocalModelTransport", "local_transport"]
 
 log = logging.getLogger("newsqa")
+
+# Model states kept in memory by a transport (about 28 KB per token for the embedded model): the
+# articles of a session and the last check, without reading their files again.
+HELD_BYTES = 256 << 20
 
 _transports: dict[tuple[str, int], LocalModelTransport] = {}
 _transports_lock = threading.Lock()
@@ -70,7 +77,10 @@ class LocalModelTransport(ThreadedTransport):
         self.state_cache = state_cache and os.environ.get("NEWSQA_KV_CACHE", "1") != "0"
         self._llama: Any = None
         self._lock = threading.Lock()
-        self._current_key: str | None = None
+        self._current_key: str | None = None  # the saved state the context now holds, if any
+        # Model states kept in memory (the article's, the last check's), newest last: a follow-up and
+        # its check restore them without reading a file; at most HELD_BYTES of them.
+        self._held: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
         self.load_seconds: float | None = None
         # Resolved now, so a missing or damaged model is reported before any request is attempted.
         self.model_file = self._resolve_model_file()
@@ -166,12 +176,7 @@ class LocalModelTransport(ThreadedTransport):
             finally:
                 if grammar is not None:
                     grammar.close()
-            # Without a key the context now holds some other prompt: the next article request must
-            # restore its state from disk rather than trust a stale name.
-            self._current_key = key
-            if key:
-                self._save(llama, key)
-                self._remember_for_system(messages, key)
+            self._keep(llama, messages, key)
             if recorder is not None and out.get("choices"):
                 out["choices"][0]["logprobs"] = {"content": recorder.content(llama)}
         out["model"] = body.get("model") or out.get("model")
@@ -223,10 +228,7 @@ class LocalModelTransport(ThreadedTransport):
                 "usage": usage,
             }
             yield b"data: " + json.dumps(tail).encode() + b"\n\n"
-            if key:
-                self._save(llama, key)
-                self._remember_for_system(kwargs["messages"], key)
-                self._current_key = key
+            self._keep(llama, kwargs["messages"], key)
         yield b"data: [DONE]\n\n"
 
     # -- the article's model state on disk, for follow-ups from new processes -------------------------
@@ -247,14 +249,47 @@ class LocalModelTransport(ThreadedTransport):
     def _prepare(self, llama: Any, messages: list[dict[str, Any]], key: str | None) -> None:
         """Put the model in the best saved state for this prompt: the article's own, else the last
         state read with the same system prompt (its system part is reused: a new article costs only
-        its own tokens)."""
-        if not key or key == self._current_key:
+        its own tokens). A prompt without an article (a check) starts from the last one read with its
+        system prompt, kept in memory. llama-cpp-python then reads only what differs from the state."""
+        if not key:
+            name = self._prefix_name(messages)
+            if name and name != self._current_key and name in self._held:
+                try:
+                    self._set_state(llama, *self._held[name], name)
+                except ValueError as exc:
+                    log.warning("discarding an unusable model state kept in memory: %s", exc)
+            return
+        if key == self._current_key:
             return
         if self._restore(llama, key):
             return
         latest = self._latest_for_system(messages)
         if latest and latest != self._current_key:
             self._restore(llama, latest)
+
+    def _prefix_name(self, messages: list[dict[str, Any]]) -> str | None:
+        """Names the state of a prompt without an article after its system message, which it shares."""
+        if not self.state_cache or not messages or messages[0].get("role") != "system":
+            return None
+        return self._system_pointer(messages).stem
+
+    def _keep(self, llama: Any, messages: list[dict[str, Any]], key: str | None) -> None:
+        """After a request: note what the context holds, and keep its state for the next ones -- an
+        article's on disk (once) and in memory, a check's in memory (replacing the previous check's)."""
+        name = key or self._prefix_name(messages)
+        self._current_key = name
+        if name is None:
+            return
+        if key and name in self._held:
+            self._held.move_to_end(name)
+            return
+        snapshot = self._snapshot(llama)
+        if snapshot is None:
+            return
+        self._hold(name, *snapshot)
+        if key:
+            self._save(key, *snapshot)
+            self._remember_for_system(messages, key)
 
     def _system_pointer(self, messages: list[dict[str, Any]]) -> Path:
         system = json.dumps(messages[0], ensure_ascii=False)
@@ -278,11 +313,14 @@ class LocalModelTransport(ThreadedTransport):
             log.debug("cannot note the latest model state: %s", exc)
 
     def _restore(self, llama: Any, key: str) -> bool:
-        import ctypes
-
-        import llama_cpp
-        import numpy as np
-
+        """Put an article's saved state in the context: from memory, else from its file."""
+        if key in self._held:
+            self._held.move_to_end(key)
+            try:
+                self._set_state(llama, *self._held[key], key)
+                return True
+            except ValueError as exc:
+                log.warning("discarding an unusable model state kept in memory: %s", exc)
         path = self._state_dir() / f"{key}.kv"
         try:
             raw = path.read_bytes()
@@ -290,48 +328,74 @@ class LocalModelTransport(ThreadedTransport):
             return False
         try:
             hlen = int.from_bytes(raw[:4], "little")
-            head = json.loads(raw[4 : 4 + hlen])
-            n = int(head["n_tokens"])
-            ids = np.frombuffer(raw, dtype=np.intc, count=n, offset=4 + hlen)
-            state = raw[4 + hlen + 4 * n :]
-            buf = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
-            if llama_cpp.llama_state_set_data(llama._ctx.ctx, buf, len(state)) != len(state):
-                raise ValueError("llama_state_set_data failed")
-            llama.input_ids[:n] = ids
-            llama.n_tokens = n
-            llama._requires_eval = True  # logits are not restored: make generate() decode again
-            os.utime(path)
-            log.info("restored %d tokens of model state from %s", n, path.name)
-            self._current_key = key
-            return True
+            n = int(json.loads(raw[4 : 4 + hlen])["n_tokens"])
+            ids, state = raw[4 + hlen : 4 + hlen + 4 * n], raw[4 + hlen + 4 * n :]
+            self._set_state(llama, ids, state, key)
         except (ValueError, KeyError, IndexError) as exc:
             log.warning("discarding unusable model state %s: %s", path.name, exc)
             llama.reset()
             path.unlink(missing_ok=True)
             return False
+        os.utime(path)
+        self._hold(key, ids, state)
+        log.info("restored %d tokens of model state from %s", len(ids) // 4, path.name)
+        return True
 
-    def _save(self, llama: Any, key: str) -> None:
+    def _set_state(self, llama: Any, ids: bytes, state: bytes, name: str) -> None:
+        import ctypes
+
+        import llama_cpp
+        import numpy as np
+
+        tokens = np.frombuffer(ids, dtype=np.intc)
+        buf = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+        if llama_cpp.llama_state_set_data(llama._ctx.ctx, buf, len(state)) != len(state):
+            self._held.pop(name, None)
+            self._current_key = None
+            llama.reset()  # whatever was half set is read again from the prompt
+            raise ValueError("llama_state_set_data failed")
+        llama.input_ids[: len(tokens)] = tokens
+        llama.n_tokens = len(tokens)
+        llama._requires_eval = True  # logits are not restored: make generate() decode again
+        self._current_key = name
+
+    def _snapshot(self, llama: Any) -> tuple[bytes, bytes] | None:
+        """The context's tokens and model state, as bytes."""
         import ctypes
 
         import llama_cpp
 
+        try:
+            size = llama_cpp.llama_state_get_size(llama._ctx.ctx)
+            buf = (ctypes.c_uint8 * size)()
+            n_bytes = llama_cpp.llama_state_get_data(llama._ctx.ctx, buf, size)
+        except (AttributeError, TypeError, ValueError) as exc:
+            log.debug("cannot copy the model state: %s", exc)
+            return None
+        return llama.input_ids[: int(llama.n_tokens)].tobytes(), bytes(memoryview(buf)[:n_bytes])
+
+    def _hold(self, name: str, ids: bytes, state: bytes) -> None:
+        self._held[name] = (ids, state)
+        self._held.move_to_end(name)
+        total = sum(len(i) + len(s) for i, s in self._held.values())
+        while total > HELD_BYTES and len(self._held) > 1:
+            _, (i, s) = self._held.popitem(last=False)
+            total -= len(i) + len(s)
+
+    def _save(self, key: str, ids: bytes, state: bytes) -> None:
         d = self._state_dir()
         path = d / f"{key}.kv"
         if path.exists():
             return
         try:
             d.mkdir(parents=True, exist_ok=True)
-            size = llama_cpp.llama_state_get_size(llama._ctx.ctx)
-            buf = (ctypes.c_uint8 * size)()
-            n_bytes = llama_cpp.llama_state_get_data(llama._ctx.ctx, buf, size)
-            n = int(llama.n_tokens)
-            head = json.dumps({"n_tokens": n, "n_ctx": self.n_ctx}).encode()
+            head = json.dumps({"n_tokens": len(ids) // 4, "n_ctx": self.n_ctx}).encode()
             tmp = d / f".{key}.{os.getpid()}.tmp"
             with tmp.open("wb") as f:
                 f.write(len(head).to_bytes(4, "little"))
                 f.write(head)
-                f.write(llama.input_ids[:n].tobytes())
-                f.write(memoryview(buf)[:n_bytes])
+                f.write(ids)
+                f.write(state)
             tmp.replace(path)
             self._evict(d)
         except OSError as exc:
