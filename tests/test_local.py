@@ -218,3 +218,24 @@ def test_states_are_kept_in_memory_and_a_check_starts_from_the_last_one(
     t._keep(None, [rules, {"role": "user", "content": "<article>\nB.\n</article>\n\nQ?"}], "B")
     assert list(t._held) == ["B"]  # the oldest states go first when memory runs over its cap
     assert t._prefix_name([{"role": "user", "content": "Say OK."}]) is None
+
+
+def test_a_state_file_cut_short_is_discarded_not_restored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gguf = tmp_path / "x.gguf"
+    gguf.write_bytes(b"GGUF")
+    monkeypatch.setenv("NEWSQA_CACHE_DIR", str(tmp_path / "cache"))
+    t = local.LocalModelTransport(str(gguf))
+    kv = tmp_path / "cache" / "kv"
+    kv.mkdir(parents=True)
+    head = json.dumps({"n_tokens": 100, "n_ctx": 8192}).encode()
+    (kv / "A.kv").write_bytes(len(head).to_bytes(4, "little") + head + b"\x01\x00\x00\x00" * 10)  # 10 of 100 ids
+
+    class Llama:
+        resets = 0
+
+        def reset(self) -> None:
+            self.resets += 1
+
+    llama = Llama()
+    assert t._restore(llama, "A") is False
+    assert llama.resets == 1 and not (kv / "A.kv").exists() and "A" not in t._held

@@ -330,6 +330,8 @@ class LocalModelTransport(ThreadedTransport):
             hlen = int.from_bytes(raw[:4], "little")
             n = int(json.loads(raw[4 : 4 + hlen])["n_tokens"])
             ids, state = raw[4 + hlen : 4 + hlen + 4 * n], raw[4 + hlen + 4 * n :]
+            if len(ids) != 4 * n or not state:
+                raise ValueError("the file is cut short")
             self._set_state(llama, ids, state, key)
         except (ValueError, KeyError, IndexError) as exc:
             log.warning("discarding unusable model state %s: %s", path.name, exc)
