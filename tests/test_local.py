@@ -87,6 +87,15 @@ def test_transport_routes(tmp_path: Path) -> None:
     assert schema.status_code == 400 and "json_object" in schema.json()["error"]["message"]
 
 
+@pytest.fixture
+def transport(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> local.LocalModelTransport:
+    """A transport for a stand-in GGUF file, its cache (and saved states) under ``tmp_path/cache``."""
+    gguf = tmp_path / "x.gguf"
+    gguf.write_bytes(b"GGUF")
+    monkeypatch.setenv("NEWSQA_CACHE_DIR", str(tmp_path / "cache"))
+    return local.LocalModelTransport(str(gguf))
+
+
 def test_state_key_covers_the_article_prefix_only(tmp_path: Path) -> None:
     gguf = tmp_path / "x.gguf"
     gguf.write_bytes(b"GGUF")
@@ -103,12 +112,9 @@ def test_state_key_covers_the_article_prefix_only(tmp_path: Path) -> None:
 
 
 def test_a_new_article_starts_from_the_last_state_read_with_the_same_system_prompt(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    transport: local.LocalModelTransport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gguf = tmp_path / "x.gguf"
-    gguf.write_bytes(b"GGUF")
-    monkeypatch.setenv("NEWSQA_CACHE_DIR", str(tmp_path / "cache"))
-    t = local.LocalModelTransport(str(gguf))
+    t = transport
     (tmp_path / "cache" / "kv").mkdir(parents=True)
     restored: list[str] = []
 
@@ -186,12 +192,9 @@ def test_a_llama_cpp_without_the_sampler_internals_constrains_decoding_itself() 
 
 
 def test_states_are_kept_in_memory_and_a_check_starts_from_the_last_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    transport: local.LocalModelTransport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gguf = tmp_path / "x.gguf"
-    gguf.write_bytes(b"GGUF")
-    monkeypatch.setenv("NEWSQA_CACHE_DIR", str(tmp_path / "cache"))
-    t = local.LocalModelTransport(str(gguf))
+    t = transport
     snapshots = iter([(b"a" * 8, b"A" * 100), (b"c" * 4, b"C" * 10), (b"b" * 8, b"B" * 100)])
     monkeypatch.setattr(t, "_snapshot", lambda llama: next(snapshots))
     saved: list[str] = []
@@ -220,11 +223,8 @@ def test_states_are_kept_in_memory_and_a_check_starts_from_the_last_one(
     assert t._prefix_name([{"role": "user", "content": "Say OK."}]) is None
 
 
-def test_a_state_file_cut_short_is_discarded_not_restored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    gguf = tmp_path / "x.gguf"
-    gguf.write_bytes(b"GGUF")
-    monkeypatch.setenv("NEWSQA_CACHE_DIR", str(tmp_path / "cache"))
-    t = local.LocalModelTransport(str(gguf))
+def test_a_state_file_cut_short_is_discarded_not_restored(transport: local.LocalModelTransport, tmp_path: Path) -> None:
+    t = transport
     kv = tmp_path / "cache" / "kv"
     kv.mkdir(parents=True)
     head = json.dumps({"n_tokens": 100, "n_ctx": 8192}).encode()
