@@ -39,35 +39,35 @@ class LoopGuard:
         self._quote_token = quote_token
         self.run = run
         self._prompt: int | None = None
-        self._tokens: list[int] = []  # the reply's tokens so far
-        self._text = bytearray()
+        self._read = 0  # reply tokens read so far
+        self._string = bytearray()  # the open string's text (only while one is open)
         self._in_string = False
         self._escaped = False
-        self._start = 0  # where the open string's text begins in _text
         self.closed = 0  # strings closed because they looped
 
     def _feed(self, data: bytes) -> None:
         # The quote and the backslash are single bytes that never occur inside a multi-byte UTF-8
         # character, so the reply's bytes can be scanned without decoding them.
         for b in data:
-            self._text.append(b)
-            if self._in_string:
-                if self._escaped:
-                    self._escaped = False
-                elif b == _BACKSLASH:
-                    self._escaped = True
-                elif b == _QUOTE:
-                    self._in_string = False
+            if not self._in_string:
+                if b == _QUOTE:
+                    self._in_string = True
+                    self._string.clear()
+            elif self._escaped:
+                self._escaped = False
+                self._string.append(b)
+            elif b == _BACKSLASH:
+                self._escaped = True
+                self._string.append(b)
             elif b == _QUOTE:
-                self._in_string = True
-                self._start = len(self._text)
+                self._in_string = False
+            else:
+                self._string.append(b)
 
     def looping(self) -> bool:
         """Whether the open string's last ``run`` bytes already stand earlier in that string."""
-        if not self._in_string or self._escaped:
-            return False
-        text = self._text[self._start :]
-        if len(text) < 2 * self.run:
+        text = self._string
+        if not self._in_string or self._escaped or len(text) < 2 * self.run:
             return False
         # Searched short of the end, so the tail does not find itself.
         return text.find(text[-self.run :], 0, len(text) - 1) != -1
@@ -75,10 +75,9 @@ class LoopGuard:
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         if self._prompt is None:
             self._prompt = len(input_ids)
-        else:
-            for token in input_ids[self._prompt + len(self._tokens) :]:
-                self._tokens.append(int(token))
-                self._feed(bytes(self._detokenize([int(token)])))
+        for token in input_ids[self._prompt + self._read :]:
+            self._read += 1
+            self._feed(bytes(self._detokenize([int(token)])))
         if self.looping():
             self.closed += 1
             log.info("the model was repeating itself inside a JSON string; the string is closed there")
