@@ -231,7 +231,7 @@ class LocalModelTransport(ThreadedTransport):
             self._keep(llama, kwargs["messages"], key)
         yield b"data: [DONE]\n\n"
 
-    # -- the article's model state on disk, for follow-ups from new processes -------------------------
+    # -- saved model states: articles on disk and in memory, the last check in memory --------------------
     def _state_dir(self) -> Path:
         return default_cache_dir() / "kv"
 
@@ -271,7 +271,12 @@ class LocalModelTransport(ThreadedTransport):
         """Names the state of a prompt without an article after its system message, which it shares."""
         if not self.state_cache or not messages or messages[0].get("role") != "system":
             return None
-        return self._system_pointer(messages).stem
+        return self._system_name(messages)
+
+    def _system_name(self, messages: list[dict[str, Any]]) -> str:
+        system = json.dumps(messages[0], ensure_ascii=False)
+        ident = f"{self.gguf or MODEL_SHA256}:{self.n_ctx}"
+        return "system-" + hashlib.sha256((ident + "\0" + system).encode()).hexdigest()[:32]
 
     def _keep(self, llama: Any, messages: list[dict[str, Any]], key: str | None) -> None:
         """After a request: note what the context holds, and keep its state for the next ones -- an
@@ -292,10 +297,8 @@ class LocalModelTransport(ThreadedTransport):
             self._remember_for_system(messages, key)
 
     def _system_pointer(self, messages: list[dict[str, Any]]) -> Path:
-        system = json.dumps(messages[0], ensure_ascii=False)
-        ident = f"{self.gguf or MODEL_SHA256}:{self.n_ctx}"
-        digest = hashlib.sha256((ident + "\0" + system).encode()).hexdigest()[:32]
-        return self._state_dir() / f"system-{digest}.latest"
+        """The file naming the last article state read with this system prompt."""
+        return self._state_dir() / f"{self._system_name(messages)}.latest"
 
     def _latest_for_system(self, messages: list[dict[str, Any]]) -> str | None:
         try:
