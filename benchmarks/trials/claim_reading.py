@@ -1,0 +1,212 @@
+"""Trial (issue #14): the second reading asked as a claim to verify, beside the shipped one.
+
+    python benchmarks/trials/claim_reading.py            # both splits (about 30 minutes)
+    python benchmarks/trials/claim_reading.py --table    # the tables again from the saved rows
+
+The shipped second reading shows the model the evidence, the question and the proposed answer, and
+takes P(yes). The issue suggests asking it as a claim: "Does the text state that <answer as a
+statement>?". Here the statement is written by the model from the question and the answer alone
+(it never sees the evidence, so it cannot bend the question towards the text), then read against the
+evidence alone (the question is not shown again). P(yes) of that reading is the new signal.
+
+Rows: newsqa's drafts in benchmarks/squad-tune.jsonl and squad-test.jsonl (the draft, its evidence,
+the shipped reading's P(yes) and every other check's outcome), so only the claim is new. The rule
+"refuse when P(yes) < a or P(claim yes) < b" is fitted on the tune split only (the thresholds that
+catch the most unanswerable drafts while refusing at most 10 % of the right ones), then both splits
+are scored end to end: a question is refused by the draft, by any other check as it was, or by the
+readings. Writes benchmarks/trials/claim-reading.md and claim-reading.jsonl (one row per draft).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from llama_cpp import Llama
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from newsqa import prompts  # noqa: E402
+
+MODEL = Path.home() / ".cache" / "newsqa" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+DATA = ROOT.parent / "shared" / "dev-data" / "squad2"
+OUT = Path(__file__).with_name("claim-reading.md")
+SAVED = Path(__file__).with_name("claim-reading.jsonl")
+STATEMENT_SYSTEM = "You rewrite text exactly, adding nothing."
+STATEMENT = (
+    "Question: {q}\nAnswer: {a}\n\nRewrite the question and its answer as one short declarative sentence that "
+    "states the answer. Reply with the sentence only."
+)
+CLAIM_CHECK = (
+    'Text:\n{text}\n\nClaim: {claim}\n\nDoes the text state this claim? Say "yes" only if the text itself says it. '
+    'Say "no" if the text says something different, says only something related, or does not say it.\n'
+    'Reply as JSON: {{"verdict": "yes"}} or {{"verdict": "no"}}'
+)
+MAX_WRONG = 0.10
+
+
+class Reader:
+    """P("yes") as the first token of a JSON verdict, reading only what differs from the last prompt."""
+
+    def __init__(self) -> None:
+        self.llm = Llama(str(MODEL), n_ctx=2048, n_threads=2, verbose=False)
+        self.yes = self.llm.tokenize(b"yes", add_bos=False)[0]
+        self.no = self.llm.tokenize(b"no", add_bos=False)[0]
+
+    @staticmethod
+    def chat(system: str, user: str) -> str:
+        return f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
+
+    def p_yes(self, system: str, user: str) -> float:
+        tokens = self.llm.tokenize((self.chat(system, user) + '{"verdict": "').encode(), add_bos=False, special=True)
+        common = 0
+        for a, b in zip(self.llm.input_ids[: self.llm.n_tokens], tokens, strict=False):
+            if a != b:
+                break
+            common += 1
+        self.llm.n_tokens = min(common, len(tokens) - 1)
+        self.llm.eval(tokens[self.llm.n_tokens :])
+        logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
+        return float(1 / (1 + math.exp(float(logits[self.no]) - float(logits[self.yes]))))
+
+    def statement(self, question: str, answer: str) -> str:
+        out: Any = self.llm.create_chat_completion(
+            messages=[
+                {"role": "system", "content": STATEMENT_SYSTEM},
+                {"role": "user", "content": STATEMENT.format(q=question, a=answer)},
+            ],
+            temperature=0,
+            max_tokens=64,
+        )
+        return str(out["choices"][0]["message"]["content"]).strip()
+
+
+def measure(splits: list[str]) -> None:
+    questions = {
+        q["id"]: q["question"] for q in map(json.loads, (DATA / "questions.jsonl").read_text().splitlines()) if q
+    }
+    done = {json.loads(x)["id"] for x in SAVED.read_text().splitlines() if x.strip()} if SAVED.exists() else set()
+    reader = Reader()
+    with SAVED.open("a") as out:
+        for split in splits:
+            rows = [json.loads(x) for x in (ROOT / "benchmarks" / f"squad-{split}.jsonl").read_text().splitlines() if x]
+            for r in rows:
+                if r["system"] != "newsqa" or not r.get("draft") or not r.get("evidence") or r["id"] in done:
+                    continue
+                q = questions[r["id"]]
+                t = time.perf_counter()
+                claim = reader.statement(q, r["draft"])
+                p_claim = reader.p_yes(
+                    prompts.load("check_system"), CLAIM_CHECK.format(text="\n".join(r["evidence"]), claim=claim)
+                )
+                out.write(json.dumps({"split": split, "id": r["id"], "claim": claim, "p_claim": round(p_claim, 4),
+                                      "seconds": round(time.perf_counter() - t, 2)}) + "\n")  # fmt: skip
+                out.flush()
+
+
+def refused_otherwise(r: dict[str, Any]) -> bool:
+    """Refused before the readings decide: no draft, or a check other than the second reading."""
+    if not r.get("draft"):
+        return True
+    return any(
+        not ok for name, ok in r["checks"].items() if name not in ("second_reading", "answer_adds", "question_terms")
+    )
+
+
+def score(rows: list[dict[str, Any]], refuse: Any) -> tuple[str, str, float, float]:
+    ans = [r for r in rows if r["answerable"]]
+    una = [r for r in rows if not r["answerable"]]
+    right = sum(1 for r in ans if r["draft_correct"] and not refused_otherwise(r) and not refuse(r))
+    honest = sum(1 for r in una if refused_otherwise(r) or refuse(r))
+    return (
+        f"{right / len(ans):.1%} ({right}/{len(ans)})",
+        f"{honest / len(una):.1%} ({honest}/{len(una)})",
+        right / len(ans),
+        honest / len(una),
+    )
+
+
+def table() -> None:
+    saved = {x["id"]: x for x in map(json.loads, SAVED.read_text().splitlines()) if x}
+    splits = {}
+    for split in ("tune", "test"):
+        rows = [json.loads(x) for x in (ROOT / "benchmarks" / f"squad-{split}.jsonl").read_text().splitlines() if x]
+        rows = [r | {"p_claim": saved.get(r["id"], {}).get("p_claim")} for r in rows if r["system"] == "newsqa"]
+        splits[split] = rows
+    tune = [r for r in splits["tune"] if r["p_claim"] is not None and not refused_otherwise(r)]
+    good = [r for r in tune if r["answerable"] and r["draft_correct"]]
+    bad = [r for r in tune if not r["answerable"]]
+    best: tuple[float, float, float] = (-1.0, 0.0, 0.0)
+    for a in np.arange(0.30, 0.80, 0.025):
+        for b in np.arange(0.05, 0.80, 0.025):
+            wrong = sum(1 for r in good if r["p_yes"] < a or r["p_claim"] < b) / len(good)
+            caught = sum(1 for r in bad if r["p_yes"] < a or r["p_claim"] < b) / len(bad)
+            if wrong <= MAX_WRONG and caught > best[0]:
+                best = (caught, round(float(a), 3), round(float(b), 3))
+    _, a, b = best
+    shipped = 0.55
+    alone: tuple[float, float] = (-1.0, 0.0)
+    for t in np.arange(0.30, 0.80, 0.025):
+        wrong = sum(1 for r in good if r["p_yes"] < t) / len(good)
+        caught = sum(1 for r in bad if r["p_yes"] < t) / len(bad)
+        if wrong <= MAX_WRONG and caught > alone[0]:
+            alone = (caught, round(float(t), 3))
+    secs = [x["seconds"] for x in saved.values()]
+    lines = [
+        "# Trial: the second reading asked as a claim (issue #14)\n",
+        f"`python benchmarks/trials/claim_reading.py` — {platform.machine()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; newsqa's stored SQuAD 2.0 drafts "
+        f"(`squad-tune.jsonl`, `squad-test.jsonl`), {len(saved)} drafts read. The claim costs "
+        f"{sum(secs) / len(secs):.1f} s per answered question (writing the statement and reading it), on top of "
+        "the shipped reading.\n",
+        f"Fitted on the tune split only (most unanswerable drafts caught with at most {MAX_WRONG:.0%} of the right "
+        f"drafts refused): refuse when P(yes) < {a} or P(claim yes) < {b}; P(yes) alone at the same bound: "
+        f"< {alone[1]}. Scored end to end (every other check as it decided):\n",
+        "| rule | split | answerable accuracy | unanswerable accuracy |",
+        "|---|---|---:|---:|",
+    ]
+    rules = [
+        (f"shipped: P(yes) < {shipped}", lambda r: r["p_yes"] is not None and r["p_yes"] < shipped),
+        (f"P(yes) < {alone[1]} (fitted alone)", lambda r: r["p_yes"] is not None and r["p_yes"] < alone[1]),
+        (
+            f"P(yes) < {a} or P(claim yes) < {b}",
+            lambda r: r["p_yes"] is not None and (r["p_yes"] < a or (r["p_claim"] is not None and r["p_claim"] < b)),
+        ),
+    ]
+    test: dict[str, tuple[float, float]] = {}
+    for name, rule in rules:
+        for split in ("tune", "test"):
+            ans, una, right, honest = score(splits[split], rule)
+            lines.append(f"| {name} | {split} | {ans} | {una} |")
+            if split == "test":
+                test[name] = (right, honest)
+    (_, (r1, h1)), (_, (r2, h2)) = list(test.items())[1:]
+    lines += [
+        "",
+        f"Read: on the test split the claim moves answerable accuracy by {100 * (r2 - r1):+.1f} points and unanswerable "
+        f"accuracy by {100 * (h2 - h1):+.1f} points against P(yes) alone at its own fitted bound, for "
+        f"{sum(secs) / len(secs):.1f} s more per answered question.",
+    ]
+    OUT.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--table", action="store_true", help="only rewrite the table from the saved rows")
+    args = ap.parse_args()
+    if not args.table:
+        measure(["tune", "test"])
+    table()
+
+
+if __name__ == "__main__":
+    main()
