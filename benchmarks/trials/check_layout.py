@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.trials.claim_reading import DATA, Reader, refused_otherwise, score  # noqa: E402
+from benchmarks.trials.claim_reading import DATA, ROWS_AT, Reader, refused_otherwise, score, stored_rows  # noqa: E402
 from newsqa import prompts  # noqa: E402
 
 OUT = Path(__file__).with_name("check-layout.md")
@@ -57,7 +57,7 @@ def measure() -> None:
     reader = Reader()
     with SAVED.open("a") as out:
         for split in ("tune", "test"):
-            rows = [json.loads(x) for x in (ROOT / "benchmarks" / f"squad-{split}.jsonl").read_text().splitlines() if x]
+            rows = stored_rows(split)
             for r in rows:
                 if r["system"] != "newsqa" or not r.get("draft") or not r.get("evidence") or r["id"] in done:
                     continue
@@ -75,7 +75,7 @@ def table() -> None:
     saved = {x["id"]: x for x in map(json.loads, SAVED.read_text().splitlines()) if x}
     splits: dict[str, list[dict[str, Any]]] = {}
     for split in ("tune", "test"):
-        rows = [json.loads(x) for x in (ROOT / "benchmarks" / f"squad-{split}.jsonl").read_text().splitlines() if x]
+        rows = stored_rows(split)
         splits[split] = [r | {"p_new": saved.get(r["id"], {}).get("p_yes")} for r in rows if r["system"] == "newsqa"]
     tune = [r for r in splits["tune"] if r["p_new"] is not None and r["p_yes"] is not None and not refused_otherwise(r)]
     good = [r for r in tune if r["answerable"] and r["draft_correct"]]
@@ -95,7 +95,7 @@ def table() -> None:
     lines = [
         "# Trial: the second reading's instructions in its system prompt (issue #16, measured as #14 measures)\n",
         f"`python benchmarks/trials/check_layout.py` — {platform.machine()}, "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; newsqa's stored SQuAD 2.0 drafts, {len(saved)} read "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; newsqa's stored SQuAD 2.0 drafts (at {ROWS_AT}), {len(saved)} read "
         "again with the instructions in the system prompt.\n",
         f"Tokens a check reads after its system prompt: {sum(read) / len(read):.0f} on average, against "
         f"{sum(read_shipped) / len(read_shipped):.0f} for the shipped layout (the chat template's own tokens not counted).\n",

@@ -9,7 +9,7 @@ statement>?". Here the statement is written by the model from the question and t
 (it never sees the evidence, so it cannot bend the question towards the text), then read against the
 evidence alone (the question is not shown again). P(yes) of that reading is the new signal.
 
-Rows: newsqa's drafts in benchmarks/squad-tune.jsonl and squad-test.jsonl (the draft, its evidence,
+Rows: newsqa's drafts in benchmarks/squad-tune.jsonl and squad-test.jsonl as committed at ``ROWS_AT`` (the draft, its evidence,
 the shipped reading's P(yes) and every other check's outcome), so only the claim is new. The rule
 "refuse when P(yes) < a or P(claim yes) < b" is fitted on the tune split only (the thresholds that
 catch the most unanswerable drafts while refusing at most 10 % of the right ones), then both splits
@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -51,6 +52,21 @@ CLAIM_CHECK = (
     'Reply as JSON: {{"verdict": "yes"}} or {{"verdict": "no"}}'
 )
 MAX_WRONG = 0.10
+# The stored runs these trials read: squad-tune.jsonl and squad-test.jsonl as committed here (the test
+# split's 324-question run at e516a0b), so that a later run of squad.py does not change the trials.
+ROWS_AT = "42e88e1"
+
+
+def stored_rows(split: str) -> list[dict[str, Any]]:
+    """newsqa's and the baseline's rows of one split, as they stood at ``ROWS_AT``."""
+    text = subprocess.run(
+        ["git", "show", f"{ROWS_AT}:benchmarks/squad-{split}.jsonl"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    return [json.loads(x) for x in text.splitlines() if x.strip()]
 
 
 class Reader:
@@ -97,7 +113,7 @@ def measure(splits: list[str]) -> None:
     reader = Reader()
     with SAVED.open("a") as out:
         for split in splits:
-            rows = [json.loads(x) for x in (ROOT / "benchmarks" / f"squad-{split}.jsonl").read_text().splitlines() if x]
+            rows = stored_rows(split)
             for r in rows:
                 if r["system"] != "newsqa" or not r.get("draft") or not r.get("evidence") or r["id"] in done:
                     continue
@@ -138,7 +154,7 @@ def table() -> None:
     saved = {x["id"]: x for x in map(json.loads, SAVED.read_text().splitlines()) if x}
     splits = {}
     for split in ("tune", "test"):
-        rows = [json.loads(x) for x in (ROOT / "benchmarks" / f"squad-{split}.jsonl").read_text().splitlines() if x]
+        rows = stored_rows(split)
         rows = [r | {"p_claim": saved.get(r["id"], {}).get("p_claim")} for r in rows if r["system"] == "newsqa"]
         splits[split] = rows
     tune = [r for r in splits["tune"] if r["p_claim"] is not None and not refused_otherwise(r)]
@@ -164,7 +180,7 @@ def table() -> None:
         "# Trial: the second reading asked as a claim (issue #14)\n",
         f"`python benchmarks/trials/claim_reading.py` — {platform.machine()}, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; newsqa's stored SQuAD 2.0 drafts "
-        f"(`squad-tune.jsonl`, `squad-test.jsonl`), {len(saved)} drafts read. The claim costs "
+        f"(`squad-tune.jsonl`, `squad-test.jsonl` at {ROWS_AT}), {len(saved)} drafts read. The claim costs "
         f"{sum(secs) / len(secs):.1f} s per answered question (writing the statement and reading it), on top of "
         "the shipped reading.\n",
         f"Fitted on the tune split only (most unanswerable drafts caught with at most {MAX_WRONG:.0%} of the right "
