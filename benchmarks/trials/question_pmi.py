@@ -40,7 +40,7 @@ ROWS = ROOT / "benchmarks" / "squad-tune.jsonl"
 OUT = Path(__file__).with_name("question-pmi.md")
 
 
-def head(llm: Llama, text: str) -> str:
+def head(text: str) -> str:
     """The second reading's prompt up to "Question:", as the chat template lays it out."""
     task = prompts.render("check", text=text, question="\0", answer="x")
     before = task.split("\0")[0].rstrip(" ")
@@ -48,8 +48,9 @@ def head(llm: Llama, text: str) -> str:
 
 
 def question_logprobs(llm: Llama, text: str, question: str) -> np.ndarray:
-    pre = llm.tokenize(head(llm, text).encode(), add_bos=False, special=True)
-    full = llm.tokenize((head(llm, text) + " " + question).encode(), add_bos=False, special=True)
+    prompt = head(text)
+    pre = llm.tokenize(prompt.encode(), add_bos=False, special=True)
+    full = llm.tokenize((prompt + " " + question).encode(), add_bos=False, special=True)
     if full[: len(pre)] != pre:
         raise ValueError("the question's first token merged with the prompt's last")
     llm.reset()
