@@ -48,14 +48,14 @@ def rows_of(split: str) -> list[dict[str, Any]]:
     return [r for r in rows if r["system"] == "newsqa" and "p_yes" in r and r["draft"] is not None]
 
 
-def _log_odds(p: float | None) -> float:
+def log_odds(p: float | None) -> float:
     p = 0.5 if p is None else min(max(p, 1e-4), 1 - 1e-4)
     return math.log(p / (1 - p))
 
 
 def features(r: dict[str, Any]) -> list[float]:
     """Log-odds of the second reading's yes and of the draft's "answered" (the rule checks refuse first)."""
-    return [1.0, _log_odds(r["p_yes"]), _log_odds(r.get("p_answered"))]
+    return [1.0, log_odds(r["p_yes"]), log_odds(r.get("p_answered"))]
 
 
 def passes_rules(r: dict[str, Any]) -> bool:
@@ -119,7 +119,7 @@ def all_rows(split: str) -> list[dict[str, Any]]:
     return [r for r in map(json.loads, path.read_text().splitlines()) if r["system"] == "newsqa" and "p_yes" in r]
 
 
-def _pct(k: int, n: int) -> str:
+def pct(k: int, n: int) -> str:
     return f"{k / n:.1%} ({k}/{n})" if n else "–"
 
 
@@ -164,7 +164,7 @@ def main() -> None:
                 continue
             s = score(rows, stands)
             lines.append(
-                f"| {name} | {split} | {_pct(*s['answerable'])} | {_pct(*s['unanswerable'])} | {s['balanced']:.1%} "
+                f"| {name} | {split} | {pct(*s['answerable'])} | {pct(*s['unanswerable'])} | {s['balanced']:.1%} "
                 f"| {objective(s):.2f} |"
             )
     lines += [
@@ -177,7 +177,7 @@ def main() -> None:
     good = [r for r in drafted if r["answerable"] and r["draft_correct"] and r["p_yes"] is not None]
     for t in GRID:
         lines.append(
-            f"| {t:g} | {_pct(sum(r['p_yes'] < t for r in una), len(una))} | {_pct(sum(r['p_yes'] < t for r in good), len(good))} |"
+            f"| {t:g} | {pct(sum(r['p_yes'] < t for r in una), len(una))} | {pct(sum(r['p_yes'] < t for r in good), len(good))} |"
         )
     names = ["bias", "log-odds P(yes)", "log-odds P(answered)"]
     lines += ["", "Combiner weights (tune): " + ", ".join(f"{n} {v:+.2f}" for n, v in zip(names, w, strict=True))]

@@ -9,7 +9,7 @@ and kept with its saved state (newsqa.model.local), and each check reads only th
 question and the answer. The model sees the same words in another place, so P(yes) moves: the
 threshold is fitted again on the SQuAD tune split (the bound that refuses no more right drafts than
 the shipped 0.55 does there) and both splits are scored end to end from newsqa's stored drafts
-(every other check as it decided). Writes benchmarks/trials/check-layout.md and check-layout.jsonl.
+(every rule as it ran and the draft's P(answered) at its shipped bound, as `benchmarks/calibrate.py` replays the pipeline). Writes benchmarks/trials/check-layout.md and check-layout.jsonl.
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.trials.claim_reading import DATA, ROWS_AT, Reader, refused_otherwise, score, stored_rows  # noqa: E402
+from benchmarks.trials.claim_reading import DATA, ROWS_AT, Reader, scored, stands, stored_rows  # noqa: E402
+from benchmarks.trials.question_pmi import auc  # noqa: E402
 from newsqa import prompts  # noqa: E402
+from newsqa.grounding.second_reading import YES_THRESHOLD  # noqa: E402
 
 OUT = Path(__file__).with_name("check-layout.md")
 SAVED = Path(__file__).with_name("check-layout.jsonl")
-SHIPPED = 0.55
 INSTRUCTIONS = (
     "Each request gives a text, a question and a proposed answer. Does the text state this answer to the question? "
     'Say "yes" only if the text itself says it. Say "no" if the text says something different, says only something '
@@ -77,18 +78,20 @@ def table() -> None:
     for split in ("tune", "test"):
         rows = stored_rows(split)
         splits[split] = [r | {"p_new": saved.get(r["id"], {}).get("p_yes")} for r in rows if r["system"] == "newsqa"]
-    tune = [r for r in splits["tune"] if r["p_new"] is not None and r["p_yes"] is not None and not refused_otherwise(r)]
+    tune = [r for r in splits["tune"] if r["draft"] is not None and r["p_new"] is not None and r["p_yes"] is not None]
+    tune = [r for r in tune if stands(r, 0.0)]  # the drafts the reading decides
     good = [r for r in tune if r["answerable"] and r["draft_correct"]]
-    shipped_wrong = sum(1 for r in good if r["p_yes"] < SHIPPED)
+    shipped_wrong = sum(1 for r in good if r["p_yes"] < YES_THRESHOLD)
     fitted = max(
         (float(t) for t in np.arange(0.30, 0.90, 0.005) if sum(1 for r in good if r["p_new"] < t) <= shipped_wrong),
         default=0.5,
     )
 
-    def auc(rows: list[dict[str, Any]], key: str) -> float:
-        pos = [r[key] for r in rows if r["answerable"] and r["draft_correct"]]
-        neg = [r[key] for r in rows if not r["answerable"]]
-        return sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg))
+    def ranked(rows: list[dict[str, Any]], key: str) -> float:
+        return auc(
+            [r[key] for r in rows if r["answerable"] and r["draft_correct"]],
+            [r[key] for r in rows if not r["answerable"]],
+        )
 
     read = [x["read"] for x in saved.values()]
     read_shipped = [x["read_shipped"] for x in saved.values()]
@@ -99,19 +102,19 @@ def table() -> None:
         "again with the instructions in the system prompt.\n",
         f"Tokens a check reads after its system prompt: {sum(read) / len(read):.0f} on average, against "
         f"{sum(read_shipped) / len(read_shipped):.0f} for the shipped layout (the chat template's own tokens not counted).\n",
-        f"Threshold fitted on tune (no more right drafts refused than the shipped P(yes) >= {SHIPPED}): P(yes) >= "
-        f"{fitted:.3f}. AUC (right answerable drafts above unanswerable ones), tune: shipped {auc(tune, 'p_yes'):.3f}, "
-        f"moved {auc(tune, 'p_new'):.3f}.\n",
+        f"Threshold fitted on tune (no more right drafts refused than the shipped P(yes) >= {YES_THRESHOLD}): P(yes) >= "
+        f"{fitted:.3f}. AUC (right answerable drafts above unanswerable ones), tune: shipped {ranked(tune, 'p_yes'):.3f}, "
+        f"moved {ranked(tune, 'p_new'):.3f}.\n",
         "| layout | split | answerable accuracy | unanswerable accuracy |",
         "|---|---|---:|---:|",
     ]
-    for name, key, cut in (("shipped", "p_yes", SHIPPED), ("instructions in the system prompt", "p_new", fitted)):
+    for name, key, cut in (("shipped", "p_yes", YES_THRESHOLD), ("instructions in the system prompt", "p_new", fitted)):
         for split in ("tune", "test"):
 
-            def refuse(r: dict[str, Any], key: str = key, cut: float = cut) -> bool:
-                return r[key] is not None and r[key] < cut
+            def decide(r: dict[str, Any], key: str = key, cut: float = cut) -> bool:
+                return stands({**r, "p_yes": r[key]}, cut)
 
-            ans, una, _, _ = score(splits[split], refuse)
+            ans, una, _, _ = scored(splits[split], decide)
             lines.append(f"| {name} (P(yes) >= {cut:.3f}) | {split} | {ans} | {una} |")
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -26,6 +26,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,10 @@ from llama_cpp import Llama
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.calibrate import pct, score, stands_by_threshold  # noqa: E402
 from newsqa import prompts  # noqa: E402
+from newsqa.grounding.confidence import ANSWERED_THRESHOLD  # noqa: E402
+from newsqa.grounding.second_reading import YES_THRESHOLD  # noqa: E402
 
 MODEL = Path.home() / ".cache" / "newsqa" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 DATA = ROOT.parent / "shared" / "dev-data" / "squad2"
@@ -128,26 +132,17 @@ def measure(splits: list[str]) -> None:
                 out.flush()
 
 
-def refused_otherwise(r: dict[str, Any]) -> bool:
-    """Refused before the readings decide: no draft, or a check other than the second reading."""
-    if not r.get("draft"):
-        return True
-    return any(
-        not ok for name, ok in r["checks"].items() if name not in ("second_reading", "answer_adds", "question_terms")
-    )
+def stands(r: dict[str, Any], t: float) -> bool:
+    """The pipeline's decision as calibrate.py replays it: every rule as it ran, the draft's P(answered)
+    at its shipped bound, and the second reading's P(yes) >= ``t``."""
+    return stands_by_threshold(r, t, ANSWERED_THRESHOLD)
 
 
-def score(rows: list[dict[str, Any]], refuse: Any) -> tuple[str, str, float, float]:
-    ans = [r for r in rows if r["answerable"]]
-    una = [r for r in rows if not r["answerable"]]
-    right = sum(1 for r in ans if r["draft_correct"] and not refused_otherwise(r) and not refuse(r))
-    honest = sum(1 for r in una if refused_otherwise(r) or refuse(r))
-    return (
-        f"{right / len(ans):.1%} ({right}/{len(ans)})",
-        f"{honest / len(una):.1%} ({honest}/{len(una)})",
-        right / len(ans),
-        honest / len(una),
-    )
+def scored(rows: list[dict[str, Any]], decide: Callable[[dict[str, Any]], bool]) -> tuple[str, str, float, float]:
+    """Answerable and unanswerable accuracy over every question of a split, as text and as fractions."""
+    s = score(rows, decide)
+    (a, na), (u, nu) = s["answerable"], s["unanswerable"]
+    return pct(a, na), pct(u, nu), a / na, u / nu
 
 
 def table() -> None:
@@ -157,7 +152,8 @@ def table() -> None:
         rows = stored_rows(split)
         rows = [r | {"p_claim": saved.get(r["id"], {}).get("p_claim")} for r in rows if r["system"] == "newsqa"]
         splits[split] = rows
-    tune = [r for r in splits["tune"] if r["p_claim"] is not None and not refused_otherwise(r)]
+    # The drafts the readings decide: every rule and the draft's own confidence let them through.
+    tune = [r for r in splits["tune"] if r["draft"] is not None and r["p_claim"] is not None and stands(r, 0.0)]
     good = [r for r in tune if r["answerable"] and r["draft_correct"]]
     bad = [r for r in tune if not r["answerable"]]
     best: tuple[float, float, float] = (-1.0, 0.0, 0.0)
@@ -168,7 +164,6 @@ def table() -> None:
             if wrong <= MAX_WRONG and caught > best[0]:
                 best = (caught, round(float(a), 3), round(float(b), 3))
     _, a, b = best
-    shipped = 0.55
     alone: tuple[float, float] = (-1.0, 0.0)
     for t in np.arange(0.30, 0.80, 0.025):
         wrong = sum(1 for r in good if r["p_yes"] < t) / len(good)
@@ -185,22 +180,23 @@ def table() -> None:
         "the shipped reading.\n",
         f"Fitted on the tune split only (most unanswerable drafts caught with at most {MAX_WRONG:.0%} of the right "
         f"drafts refused): refuse when P(yes) < {a} or P(claim yes) < {b}; P(yes) alone at the same bound: "
-        f"< {alone[1]}. Scored end to end (every other check as it decided):\n",
+        f"< {alone[1]}. Scored end to end as `benchmarks/calibrate.py` replays the pipeline (every rule as it ran, "
+        "the draft's P(answered) at its shipped bound):\n",
         "| rule | split | answerable accuracy | unanswerable accuracy |",
         "|---|---|---:|---:|",
     ]
-    rules = [
-        (f"shipped: P(yes) < {shipped}", lambda r: r["p_yes"] is not None and r["p_yes"] < shipped),
-        (f"P(yes) < {alone[1]} (fitted alone)", lambda r: r["p_yes"] is not None and r["p_yes"] < alone[1]),
+    rules: list[tuple[str, Callable[[dict[str, Any]], bool]]] = [
+        (f"shipped: P(yes) < {YES_THRESHOLD:g}", lambda r: stands(r, YES_THRESHOLD)),
+        (f"P(yes) < {alone[1]} (fitted alone)", lambda r: stands(r, alone[1])),
         (
             f"P(yes) < {a} or P(claim yes) < {b}",
-            lambda r: r["p_yes"] is not None and (r["p_yes"] < a or (r["p_claim"] is not None and r["p_claim"] < b)),
+            lambda r: stands(r, a) and not (r["p_claim"] is not None and r["p_claim"] < b),
         ),
     ]
     test: dict[str, tuple[float, float]] = {}
     for name, rule in rules:
         for split in ("tune", "test"):
-            ans, una, right, honest = score(splits[split], rule)
+            ans, una, right, honest = scored(splits[split], rule)
             lines.append(f"| {name} | {split} | {ans} | {una} |")
             if split == "test":
                 test[name] = (right, honest)

@@ -20,7 +20,6 @@ No newsqa code changes; writes benchmarks/trials/question-pmi.md.
 from __future__ import annotations
 
 import json
-import math
 import platform
 import sys
 import time
@@ -32,6 +31,7 @@ from llama_cpp import Llama
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.calibrate import log_odds  # noqa: E402
 from newsqa import prompts  # noqa: E402
 
 MODEL = Path.home() / ".cache" / "newsqa" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -88,11 +88,6 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
     return w
 
 
-def log_odds(p: float) -> float:
-    p = min(max(p, 1e-4), 1 - 1e-4)
-    return math.log(p / (1 - p))
-
-
 def main() -> None:
     questions = {
         q["id"]: q["question"] for q in map(json.loads, (DATA / "questions.jsonl").read_text().splitlines()) if q
@@ -108,7 +103,7 @@ def main() -> None:
         feats.append(features(question_logprobs(llm, "\n".join(r["evidence"]), q), question_logprobs(llm, "", q)))
     seconds = time.perf_counter() - t0
     y = np.array([1.0 if r["answerable"] else 0.0 for r in rows])
-    p_yes = [log_odds(r["p_yes"] if r["p_yes"] is not None else 0.5) for r in rows]
+    p_yes = [log_odds(r["p_yes"]) for r in rows]
     n_un, n_ok = int((y == 0).sum()), int((y == 1).sum())
     lines = [
         "# Trial: the question's own tokens after the evidence (issue #14)\n",
