@@ -9,7 +9,8 @@ and kept with its saved state (newsqa.model.local), and each check reads only th
 question and the answer. The model sees the same words in another place, so P(yes) moves: the
 threshold is fitted again on the SQuAD tune split (the bound that refuses no more right drafts than
 the shipped 0.55 does there) and both splits are scored end to end from newsqa's stored drafts
-(every rule as it ran and the draft's P(answered) at its shipped bound, as `benchmarks/calibrate.py` replays the pipeline). Writes benchmarks/trials/check-layout.md and check-layout.jsonl.
+(every rule as it ran and the draft's P(answered) at its shipped bound, as benchmarks/calibrate.py
+replays the pipeline). Writes benchmarks/trials/check-layout.md and check-layout.jsonl.
 """
 
 from __future__ import annotations

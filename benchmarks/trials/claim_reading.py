@@ -13,8 +13,8 @@ Rows: newsqa's drafts in benchmarks/squad-tune.jsonl and squad-test.jsonl as com
 the shipped reading's P(yes) and every other check's outcome), so only the claim is new. The rule
 "refuse when P(yes) < a or P(claim yes) < b" is fitted on the tune split only (the thresholds that
 catch the most unanswerable drafts while refusing at most 10 % of the right ones), then both splits
-are scored end to end: a question is refused by the draft, by any other check as it was, or by the
-readings. Writes benchmarks/trials/claim-reading.md and claim-reading.jsonl (one row per draft).
+are scored end to end as benchmarks/calibrate.py replays the pipeline: a question is refused by the
+draft, by a rule as it ran, by the draft's P(answered) below its shipped bound, or by the readings. Writes benchmarks/trials/claim-reading.md and claim-reading.jsonl (one row per draft).
 """
 
 from __future__ import annotations
