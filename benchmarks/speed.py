@@ -134,7 +134,9 @@ _BARE = r"""
 import json, os, sys, time
 t0 = time.perf_counter()
 from llama_cpp import Llama
-llama = Llama(model_path=sys.argv[1], n_ctx=8192, n_threads=os.cpu_count() or 2, n_batch=512, verbose=False)
+from newsqa.model.cpu import model_params, safe_load_fields  # the same llama.cpp buffers as newsqa's load
+with model_params(**safe_load_fields()):
+    llama = Llama(model_path=sys.argv[1], n_ctx=8192, n_threads=os.cpu_count() or 2, n_batch=512, verbose=False)
 text = open(sys.argv[2]).read()
 out = llama.create_chat_completion(
     messages=[{"role": "user", "content": f"{text}\n\nQuestion: {sys.argv[3]}\nAnswer briefly."}],

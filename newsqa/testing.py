@@ -381,11 +381,21 @@ class FakeOpenAIServer:
         self._httpd.server_close()
 
 
+# ``python -m llama_cpp.server``, with the model loaded as newsqa loads it in process (newsqa.model.cpu:
+# no AMX buffers where they crash the process).
+_SERVER = (
+    "import runpy\n"
+    "from newsqa.model.cpu import model_params, safe_load_fields\n"
+    "with model_params(**safe_load_fields()):\n"
+    "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
+)
+
+
 @contextlib.contextmanager
 def llama_server(
     model: Path | None = None, *, alias: str | None = None, n_ctx: int = 8192, timeout: float = 120.0
 ) -> Iterator[str]:
-    """Run ``python -m llama_cpp.server`` on a free 127.0.0.1 port; yield its base URL once it answers.
+    """Run ``llama_cpp.server`` on a free 127.0.0.1 port; yield its base URL once it answers.
 
     Used to record fixtures over real HTTP and to measure the server's start-up; the process is
     stopped when the block ends, whatever happens inside it.
@@ -400,8 +410,8 @@ def llama_server(
         port = int(s.getsockname()[1])
     cmd = [
         sys.executable,
-        "-m",
-        "llama_cpp.server",
+        "-c",
+        _SERVER,
         "--model",
         str(model or assemble_model()),
         "--n_ctx",

@@ -188,3 +188,22 @@ def test_a_follow_up_and_its_check_start_from_states_kept_in_memory(client: news
     assert kept[0] == whole[0] < 150
     # ... and the check only what follows its system prompt.
     assert kept[1] < whole[1]
+
+
+def test_the_managed_llama_server_answers_over_http(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # It loads the model as newsqa does in process (newsqa.model.cpu): where llama.cpp's AMX kernels
+    # crash, a plain `python -m llama_cpp.server` dies at its first reply and recording fixtures fails.
+    pytest.importorskip("llama_cpp.server.app")  # the [server] extra (the dev group has it)
+    import httpx2
+
+    from newsqa.testing import llama_server
+
+    monkeypatch.setenv("NEWSQA_CACHE_DIR", str(model_cache))
+    with llama_server(n_ctx=512) as base:
+        r = httpx2.post(
+            f"{base}/chat/completions",
+            json={"messages": [{"role": "user", "content": "Reply with the word yes."}], "max_tokens": 3},
+            timeout=300,
+        )
+    assert r.status_code == 200
+    assert r.json()["choices"][0]["message"]["content"].strip()

@@ -31,6 +31,7 @@ from ..errors import LocalModelError
 from ..progress import report
 from ._threaded import ThreadedTransport
 from .cache import default_cache_dir
+from .cpu import model_params, safe_load_fields
 from .grammar import GreedyGrammar, greedy_grammar
 from .repetition import loop_guard
 from .weights import INSTALL_HINT, MODEL_FILE, MODEL_SHA256, assemble_model
@@ -103,9 +104,10 @@ class LocalModelTransport(ThreadedTransport):
             report("loading", f"loading the embedded model {path.name} (once per process)")
             t0 = time.perf_counter()
             try:
-                self._llama = Llama(
-                    model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, n_batch=512, verbose=False
-                )
+                with model_params(**safe_load_fields()):
+                    self._llama = Llama(
+                        model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, n_batch=512, verbose=False
+                    )
             except (ValueError, RuntimeError) as exc:
                 raise LocalModelError(f"cannot load {path.name}: {exc}") from exc
             self.load_seconds = time.perf_counter() - t0

@@ -1,0 +1,87 @@
+"""The guard that keeps the embedded model away from llama.cpp's AMX kernels (newsqa/model/cpu.py)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newsqa.model import cpu, local
+
+# llama.cpp's own system info, as printed by an AMX build (Sapphire Rapids, -march=native) and by a
+# build without AMX on the same CPU.
+AMX_BUILD = (
+    "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX_VNNI = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | "
+    "AVX512 = 1 | AVX512_VBMI = 1 | AVX512_VNNI = 1 | AVX512_BF16 = 1 | AMX_INT8 = 1 | LLAMAFILE = 1 | "
+    "OPENMP = 1 | REPACK = 1 | "
+)
+PLAIN_BUILD = AMX_BUILD.replace("AMX_INT8 = 1 | ", "")
+# Taken before conftest's guard replaces it: the test below loads a stand-in for llama-cpp's Llama.
+_LOAD = local.LocalModelTransport._load
+
+
+def test_an_amx_build_is_recognised_from_its_system_info() -> None:
+    assert cpu.build_has_amx(AMX_BUILD)
+    assert not cpu.build_has_amx(PLAIN_BUILD)
+    assert not cpu.build_has_amx("CPU : AVX2 = 1 | AMX_INT8 = 0 | ")
+
+
+def test_extra_buffers_are_refused_on_an_amx_build_unless_the_user_vouches_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(cpu.AMX_ENV, raising=False)
+    assert not cpu.extra_buffers_allowed(AMX_BUILD)
+    assert cpu.extra_buffers_allowed(PLAIN_BUILD)
+    assert cpu.safe_load_fields(AMX_BUILD) == {"use_extra_bufts": False}
+    assert cpu.safe_load_fields(PLAIN_BUILD) == {}
+    monkeypatch.setenv(cpu.AMX_ENV, "1")
+    assert cpu.safe_load_fields(AMX_BUILD) == {}
+
+
+def test_the_note_says_how_to_keep_amx_and_comes_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv(cpu.AMX_ENV, raising=False)
+    monkeypatch.setattr(cpu, "_noted", False)
+    with caplog.at_level(logging.INFO, logger="newsqa"):
+        cpu.safe_load_fields(AMX_BUILD)
+        cpu.safe_load_fields(AMX_BUILD)
+    notes = [r.getMessage() for r in caplog.records if "AMX" in r.getMessage()]
+    assert len(notes) == 1
+    assert cpu.AMX_ENV in notes[0]
+
+
+def test_model_params_reach_llama_cpp_and_are_restored() -> None:
+    lib = pytest.importorskip("llama_cpp.llama_cpp")
+    assert lib.llama_model_default_params().use_extra_bufts
+    with cpu.model_params(use_extra_bufts=False):
+        assert not lib.llama_model_default_params().use_extra_bufts
+    assert lib.llama_model_default_params().use_extra_bufts
+    with pytest.raises(RuntimeError), cpu.model_params(use_extra_bufts=False):
+        raise RuntimeError("a failed load")
+    assert lib.llama_model_default_params().use_extra_bufts
+
+
+def test_the_embedded_model_loads_without_extra_buffers_on_an_amx_build(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lib = pytest.importorskip("llama_cpp.llama_cpp")
+    llama_cpp = pytest.importorskip("llama_cpp")
+    seen: list[bool] = []
+
+    class RecordingLlama:  # what Llama.__init__ does first: start from the default model params
+        def __init__(self, **kwargs: Any) -> None:
+            seen.append(bool(lib.llama_model_default_params().use_extra_bufts))
+
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    monkeypatch.setattr(llama_cpp, "Llama", RecordingLlama)
+    monkeypatch.setattr(local.LocalModelTransport, "_load", _LOAD)
+    monkeypatch.setattr(local, "_report_reading", lambda llama: None)
+    monkeypatch.delenv(cpu.AMX_ENV, raising=False)
+    for info, expected in ((AMX_BUILD, False), (PLAIN_BUILD, True)):
+        monkeypatch.setattr(llama_cpp, "llama_print_system_info", lambda info=info: info.encode())
+        local.LocalModelTransport(str(gguf))._load()
+        assert seen[-1] is expected
