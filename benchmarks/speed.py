@@ -34,6 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.buffers import same_buffers_path  # noqa: E402
 from benchmarks.provenance import stamp  # noqa: E402
 from newsqa.model.weights import assemble_model, share_model  # noqa: E402
 
@@ -95,16 +96,16 @@ def fresh_cache() -> Path:
     return d
 
 
-def _env(cache: Path, pythonpath: Path | None) -> dict[str, str]:
+def _env(cache: Path, pythonpath: str | None) -> dict[str, str]:
     # Run from the cache folder (see cwd= below): a checkout in the working directory would shadow
     # the version on PYTHONPATH.
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
     env["NEWSQA_CACHE_DIR"] = str(cache)
-    env["PYTHONPATH"] = str(pythonpath) if pythonpath else ""
+    env["PYTHONPATH"] = pythonpath or ""
     return env
 
 
-def shell(args: list[str], cache: Path, pythonpath: Path | None) -> dict[str, Any]:
+def shell(args: list[str], cache: Path, pythonpath: str | None) -> dict[str, Any]:
     """One ``newsqa`` command from the shell: seconds, seconds to first output, peak MB, its JSON."""
     t0 = time.perf_counter()
     r = subprocess.run(
@@ -146,7 +147,7 @@ print(json.dumps({"s": time.perf_counter() - t0, "usage": out["usage"]}))
 """
 
 
-def python(code: str, args: list[str], cache: Path, pythonpath: Path | None) -> dict[str, Any]:
+def python(code: str, args: list[str], cache: Path, pythonpath: str | None) -> dict[str, Any]:
     r = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=_env(cache, pythonpath),
         cwd=cache, timeout=1800,
@@ -156,7 +157,7 @@ def python(code: str, args: list[str], cache: Path, pythonpath: Path | None) -> 
     return dict(json.loads(r.stdout.strip().splitlines()[-1]))
 
 
-def measure(label: str, pythonpath: Path | None, which: list[str]) -> dict[str, Any]:
+def measure(label: str, pythonpath: str | None, which: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in which:
         article, q1, q2 = ARTICLES[key]
@@ -204,8 +205,10 @@ def main() -> None:
     args = ap.parse_args()
     which = [a for a in args.articles.split(",") if a in ARTICLES]
     prev_dir = export(args.previous)
-    now = measure("newsqa", ROOT, which)
-    prev = measure(f"previous {args.previous}", prev_dir, which)
+    now = measure("newsqa", str(ROOT), which)
+    # the previous release on the llama.cpp buffers this code uses (benchmarks/buffers.py)
+    prev_path = os.pathsep.join(p for p in (str(prev_dir), same_buffers_path()) if p)
+    prev = measure(f"previous {args.previous}", prev_path, which)
     base = bare(which, {k: int(now[k]["completion_tokens"] or 64) for k in which})
     data = {"previous": args.previous, "newsqa": now, "previous_results": prev, "bare": base, **stamp()}
     (OUT / "speed.json").write_text(json.dumps(data, indent=1) + "\n")

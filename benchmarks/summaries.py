@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import newsqa  # noqa: E402
+from benchmarks.buffers import same_buffers_path  # noqa: E402
 from benchmarks.provenance import code_commit  # noqa: E402
 from newsqa.grounding.locate import locate_quote  # noqa: E402
 from newsqa.grounding.outside import foreign_terms  # noqa: E402
@@ -199,7 +200,9 @@ def time_code(source: Path, article: Path) -> tuple[float, int]:
     import os
     import subprocess
 
-    env = {**os.environ, "PYTHONPATH": str(source)}
+    # older code on the llama.cpp buffers this code uses (benchmarks/buffers.py)
+    path = os.pathsep.join(p for p in (str(source), None if source == ROOT else same_buffers_path()) if p)
+    env = {**os.environ, "PYTHONPATH": path}
     # Run in ``source``: ``python -c`` puts the working directory first on sys.path, so a run from this
     # checkout would import this code whatever PYTHONPATH says.
     out = subprocess.run(
