@@ -3,6 +3,7 @@
     python benchmarks/speed.py                       # writes benchmarks/speed.md and speed.json
     python benchmarks/speed.py --previous 6796de1     # the commit to compare with (default below)
     python benchmarks/speed.py --articles sample      # fewer articles (sample, second, third)
+    python benchmarks/speed.py --name speed-intel     # writes benchmarks/speed-intel.md and .json instead
 
 Three systems answer the same questions about the same articles, each from new processes with a
 fresh cache directory (the verified model file only):
@@ -202,6 +203,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--previous", default=PREVIOUS)
     ap.add_argument("--articles", default=",".join(ARTICLES))
+    ap.add_argument("--name", default="speed", help="the files to write (make bench copies speed.md's figures)")
     args = ap.parse_args()
     which = [a for a in args.articles.split(",") if a in ARTICLES]
     prev_dir = export(args.previous)
@@ -211,15 +213,15 @@ def main() -> None:
     prev = measure(f"previous {args.previous}", prev_path, which)
     base = bare(which, {k: int(now[k]["completion_tokens"] or 64) for k in which})
     data = {"previous": args.previous, "newsqa": now, "previous_results": prev, "bare": base, **stamp()}
-    (OUT / "speed.json").write_text(json.dumps(data, indent=1) + "\n")
-    write_table(data)
+    (OUT / f"{args.name}.json").write_text(json.dumps(data, indent=1) + "\n")
+    write_table(data, args.name)
 
 
 def _num(v: float | None, digits: int) -> str:
     return "—" if v is None else f"{v:.{digits}f}"
 
 
-def write_table(data: dict[str, Any]) -> None:
+def write_table(data: dict[str, Any], name: str = "speed") -> None:
     rev = data["previous"]
     lines = [
         f"# Embedded model: newsqa against its previous release ({rev}) and bare llama-cpp",
@@ -254,7 +256,7 @@ def write_table(data: dict[str, Any]) -> None:
         "prompt, generating as many tokens as newsqa's draft did; newsqa also checks its answer (a second,",
         "short request) and shows its progress.",
     ]
-    (OUT / "speed.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
