@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,21 @@ def test_the_embedded_model_loads_without_extra_buffers_on_an_amx_build(
         monkeypatch.setattr(llama_cpp, "llama_print_system_info", lambda info=info: info.encode())
         local.LocalModelTransport(str(gguf))._load()
         assert seen[-1] is expected
+
+
+def test_newsqa_models_says_how_the_runtime_loads_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from click.testing import CliRunner
+
+    from newsqa.faces.cli import main
+
+    monkeypatch.delenv(cpu.AMX_ENV, raising=False)
+    monkeypatch.setattr(llama_cpp, "llama_print_system_info", lambda: AMX_BUILD.encode())
+    r = CliRunner().invoke(main, ["models", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = {row["name"]: row["status"] for row in json.loads(r.output)["models"]}
+    assert "AMX kernels: not used" in rows["embedded runtime"]
+    monkeypatch.setenv(cpu.AMX_ENV, "1")
+    assert "AMX kernels: used" in cpu.describe_runtime()
+    monkeypatch.setattr(llama_cpp, "llama_print_system_info", lambda: PLAIN_BUILD.encode())
+    assert cpu.describe_runtime().endswith("llama.cpp's default buffers")

@@ -457,6 +457,7 @@ def _model_rows() -> list[dict[str, str]]:
     import os
 
     from ..model import vocab, weights
+    from ..model.cpu import describe_runtime
 
     rows = []
     missing = [i for i in range(1, weights.PARTS + 1) if weights._part_path(i) is None]
@@ -467,6 +468,7 @@ def _model_rows() -> list[dict[str, str]]:
     else:
         status = f"installed; assembled into {weights.model_path()} on first use"
     rows.append({"name": f"embedded {weights.MODEL_FILE}", "status": status})
+    rows.append({"name": "embedded runtime", "status": describe_runtime()})
     if os.environ.get("NEWSQA_GGUF"):
         p = Path(os.environ["NEWSQA_GGUF"])
         problem = vocab.check_gguf(p)

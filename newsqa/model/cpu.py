@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["AMX_ENV", "build_has_amx", "extra_buffers_allowed", "model_params", "safe_load_fields"]
+__all__ = ["AMX_ENV", "build_has_amx", "describe_runtime", "extra_buffers_allowed", "model_params", "safe_load_fields"]
 
 log = logging.getLogger("newsqa")
 
@@ -86,3 +86,17 @@ def safe_load_fields(system_info: str | None = None) -> dict[str, bool]:
             AMX_ENV,
         )
     return {"use_extra_bufts": False}
+
+
+def describe_runtime() -> str:
+    """The installed llama-cpp-python and how newsqa loads models on it, in words (``newsqa models``)."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return "not installed"
+    name = f"llama-cpp-python {getattr(llama_cpp, '__version__', '?')}"
+    if not build_has_amx():
+        return f"{name}, llama.cpp's default buffers"
+    if extra_buffers_allowed():
+        return f"{name}, built with AMX kernels: used ({AMX_ENV}=1)"
+    return f"{name}, built with AMX kernels: not used, they crash some CPUs ({AMX_ENV}=1 uses them)"
