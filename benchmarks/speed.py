@@ -221,12 +221,12 @@ def _num(v: float | None, digits: int) -> str:
     return "—" if v is None else f"{v:.{digits}f}"
 
 
-def write_table(data: dict[str, Any], name: str = "speed") -> None:
+def write_table(data: dict[str, Any], out: str = "speed") -> None:
     rev = data["previous"]
     lines = [
         f"# Embedded model: newsqa against its previous release ({rev}) and bare llama-cpp",
         "",
-        f"`python benchmarks/speed.py` — newsqa code at {data['commit']}, {data['machine']} ({data['cpu']}), "
+        f"`python benchmarks/speed.py{'' if out == 'speed' else f' --name {out}'}` — newsqa code at {data['commit']}, {data['machine']} ({data['cpu']}), "
         f"load average at the end {data['load']}, {data['date']}. Seconds are this machine's.",
         "",
         "| article | measurement | newsqa | previous | speed-up (previous / newsqa) | bare llama-cpp | newsqa / bare |",
@@ -256,7 +256,7 @@ def write_table(data: dict[str, Any], name: str = "speed") -> None:
         "prompt, generating as many tokens as newsqa's draft did; newsqa also checks its answer (a second,",
         "short request) and shows its progress.",
     ]
-    (OUT / f"{name}.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"{out}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
