@@ -32,6 +32,7 @@ def test_an_amx_build_is_recognised_from_its_system_info() -> None:
 def test_extra_buffers_are_refused_on_an_amx_build_unless_the_user_vouches_for_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    pytest.importorskip("llama_cpp")
     monkeypatch.delenv(cpu.AMX_ENV, raising=False)
     assert not cpu.extra_buffers_allowed(AMX_BUILD)
     assert cpu.extra_buffers_allowed(PLAIN_BUILD)
@@ -41,9 +42,22 @@ def test_extra_buffers_are_refused_on_an_amx_build_unless_the_user_vouches_for_i
     assert cpu.safe_load_fields(AMX_BUILD) == {}
 
 
+def test_a_build_too_old_to_refuse_amx_is_an_error_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsqa.errors import LocalModelError
+
+    pytest.importorskip("llama_cpp")
+    monkeypatch.delenv(cpu.AMX_ENV, raising=False)
+    assert cpu._can_refuse_extra_buffers()  # the installed llama-cpp-python has the field
+    monkeypatch.setattr(cpu, "_can_refuse_extra_buffers", lambda: False)
+    with pytest.raises(LocalModelError, match=cpu.AMX_ENV):
+        cpu.safe_load_fields(AMX_BUILD)
+    assert cpu.safe_load_fields(PLAIN_BUILD) == {}
+
+
 def test_the_note_says_how_to_keep_amx_and_comes_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    pytest.importorskip("llama_cpp")
     monkeypatch.delenv(cpu.AMX_ENV, raising=False)
     monkeypatch.setattr(cpu, "_noted", False)
     with caplog.at_level(logging.INFO, logger="newsqa"):

@@ -19,6 +19,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from ..errors import LocalModelError
+
 __all__ = ["AMX_ENV", "build_has_amx", "describe_runtime", "extra_buffers_allowed", "model_params", "safe_load_fields"]
 
 log = logging.getLogger("newsqa")
@@ -73,11 +75,26 @@ def model_params(**fields: Any) -> Iterator[None]:
             lib.llama_model_default_params = original
 
 
+def _can_refuse_extra_buffers() -> bool:
+    import llama_cpp
+
+    return "use_extra_bufts" in {f[0] for f in llama_cpp.llama_model_params._fields_}
+
+
 def safe_load_fields(system_info: str | None = None) -> dict[str, bool]:
-    """The ``llama_model_params`` fields a model must load with on this build (empty when none)."""
+    """The ``llama_model_params`` fields a model must load with on this build (empty when none).
+
+    Raises :class:`LocalModelError` when the build has AMX kernels and is too old to load a model
+    without them: an error the caller can report, rather than a crash it cannot.
+    """
     global _noted
     if extra_buffers_allowed(system_info):
         return {}
+    if not _can_refuse_extra_buffers():
+        raise LocalModelError(
+            "this llama-cpp-python was built with llama.cpp's AMX kernels, which crash on some CPUs, and is "
+            f"too old to load a model without them: upgrade llama-cpp-python, or set {AMX_ENV}=1 to use them"
+        )
     if not _noted:
         _noted = True
         log.info(
