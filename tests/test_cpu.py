@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from newsqa.errors import LocalModelError
 from newsqa.model import cpu, local
 
 # llama.cpp's own system info, as printed by an AMX build (Sapphire Rapids, -march=native) and by a
@@ -21,6 +22,27 @@ AMX_BUILD = (
 PLAIN_BUILD = AMX_BUILD.replace("AMX_INT8 = 1 | ", "")
 # Taken before conftest's guard replaces it: the test below loads a stand-in for llama-cpp's Llama.
 _LOAD = local.LocalModelTransport._load
+
+
+# /proc/cpuinfo's flags of the Sapphire Rapids machine that printed AMX_BUILD (those newsqa compares),
+# and of an AVX2 machine without AVX-512.
+SAPPHIRE = {"pni", "ssse3", "fma", "avx", "f16c", "avx2", "bmi2", "avx512f", "avx_vnni", "avx512_bf16",
+            "avx512vbmi", "avx512_vnni", "amx_tile", "amx_int8"}  # fmt: skip
+AVX2_ONLY = {"pni", "ssse3", "fma", "avx", "f16c", "avx2", "bmi2"}
+
+
+def test_a_build_for_instructions_this_cpu_lacks_is_an_error_not_a_crash() -> None:
+    cpu.check_instructions(AMX_BUILD, SAPPHIRE)
+    cpu.check_instructions(AMX_BUILD, SAPPHIRE - {"amx_int8", "amx_tile"})  # AMX never runs: no extra buffers
+    with pytest.raises(LocalModelError, match=r"AVX512, AVX512_BF16, AVX512_VBMI, AVX512_VNNI, AVX_VNNI\)"):
+        cpu.check_instructions(AMX_BUILD, AVX2_ONLY)
+    cpu.check_instructions("CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | FMA = 1 | F16C = 1 | BMI2 = 1 | ", AVX2_ONLY)
+    cpu.check_instructions(AMX_BUILD, None)  # no flags to compare with (not Linux on x86): no verdict
+
+
+def test_this_machine_passes_its_own_build() -> None:
+    pytest.importorskip("llama_cpp")
+    cpu.check_instructions()
 
 
 def test_an_amx_build_is_recognised_from_its_system_info() -> None:
@@ -43,8 +65,6 @@ def test_extra_buffers_are_refused_on_an_amx_build_unless_the_user_vouches_for_i
 
 
 def test_a_build_too_old_to_refuse_amx_is_an_error_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
-    from newsqa.errors import LocalModelError
-
     pytest.importorskip("llama_cpp")
     monkeypatch.delenv(cpu.AMX_ENV, raising=False)
     assert cpu._can_refuse_extra_buffers()  # the installed llama-cpp-python has the field
@@ -94,12 +114,17 @@ def test_the_embedded_model_loads_without_extra_buffers_on_an_amx_build(
     gguf.write_bytes(b"GGUF")
     monkeypatch.setattr(llama_cpp, "Llama", RecordingLlama)
     monkeypatch.setattr(local.LocalModelTransport, "_load", _LOAD)
+    monkeypatch.setattr(cpu, "_cpu_flags", lambda: None)  # these builds' instructions, whatever this CPU has
     monkeypatch.setattr(local, "_report_reading", lambda llama: None)
     monkeypatch.delenv(cpu.AMX_ENV, raising=False)
     for info, expected in ((AMX_BUILD, False), (PLAIN_BUILD, True)):
         monkeypatch.setattr(llama_cpp, "llama_print_system_info", lambda info=info: info.encode())
         local.LocalModelTransport(str(gguf))._load()
         assert seen[-1] is expected
+    monkeypatch.setattr(cpu, "_cpu_flags", lambda: AVX2_ONLY)
+    with pytest.raises(LocalModelError, match="instructions this CPU lacks"):
+        local.LocalModelTransport(str(gguf))._load()
+    assert len(seen) == 2  # refused before llama.cpp could run anything
 
 
 def test_newsqa_models_says_how_the_runtime_loads_models(monkeypatch: pytest.MonkeyPatch) -> None:

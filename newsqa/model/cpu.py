@@ -15,13 +15,22 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 from ..errors import LocalModelError
 
-__all__ = ["AMX_ENV", "build_has_amx", "describe_runtime", "extra_buffers_allowed", "model_params", "safe_load_fields"]
+__all__ = [
+    "AMX_ENV",
+    "build_has_amx",
+    "check_instructions",
+    "describe_runtime",
+    "extra_buffers_allowed",
+    "model_params",
+    "safe_load_fields",
+]
 
 log = logging.getLogger("newsqa")
 
@@ -30,12 +39,63 @@ _lock = threading.Lock()
 _noted = False
 
 
+# Instruction sets in llama.cpp's system info, and their names among the CPU's flags in /proc/cpuinfo.
+_INSTRUCTIONS = {
+    "SSE3": "pni",
+    "SSSE3": "ssse3",
+    "AVX": "avx",
+    "AVX2": "avx2",
+    "F16C": "f16c",
+    "FMA": "fma",
+    "BMI2": "bmi2",
+    "AVX_VNNI": "avx_vnni",
+    "AVX512": "avx512f",
+    "AVX512_VBMI": "avx512vbmi",
+    "AVX512_VNNI": "avx512_vnni",
+    "AVX512_BF16": "avx512_bf16",
+}  # fmt: skip  (AMX is left out: without extra buffers, see below, its kernels never run)
+
+
+def _system_info() -> str:
+    import llama_cpp
+
+    return str(llama_cpp.llama_print_system_info().decode(errors="replace"))
+
+
+def _cpu_flags() -> set[str] | None:
+    """This CPU's flags, or None where /proc/cpuinfo does not list them (not Linux on x86)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return None
+
+
+def check_instructions(system_info: str | None = None, cpu_flags: set[str] | None = None) -> None:
+    """Raise :class:`LocalModelError` when llama.cpp was compiled for instructions this CPU lacks.
+
+    A wheel built on another machine (a pip cache or an image carried over) otherwise dies with
+    "illegal instruction" at the first decode, taking the caller's process with it.
+    """
+    flags = _cpu_flags() if cpu_flags is None else cpu_flags
+    if not flags:
+        return
+    built = set(re.findall(r"(\w+) = 1", _system_info() if system_info is None else system_info))
+    missing = sorted(name for name in built & _INSTRUCTIONS.keys() if _INSTRUCTIONS[name] not in flags)
+    if missing:
+        raise LocalModelError(
+            f"llama-cpp-python was compiled for instructions this CPU lacks ({', '.join(missing)}), on another "
+            "machine: build it here with pip install --force-reinstall --no-cache-dir llama-cpp-python"
+        )
+
+
 def build_has_amx(system_info: str | None = None) -> bool:
     """Whether the installed llama.cpp was compiled with its AMX kernels (from its own system info)."""
     if system_info is None:
-        import llama_cpp
-
-        system_info = llama_cpp.llama_print_system_info().decode(errors="replace")
+        system_info = _system_info()
     return any(f"{flag} = 1" in system_info for flag in ("AMX_INT8", "AMX_TILE"))
 
 

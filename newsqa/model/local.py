@@ -31,7 +31,7 @@ from ..errors import LocalModelError
 from ..progress import report
 from ._threaded import ThreadedTransport
 from .cache import default_cache_dir
-from .cpu import model_params, safe_load_fields
+from .cpu import check_instructions, model_params, safe_load_fields
 from .grammar import GreedyGrammar, greedy_grammar
 from .repetition import loop_guard
 from .weights import INSTALL_HINT, MODEL_FILE, MODEL_SHA256, assemble_model
@@ -103,6 +103,7 @@ class LocalModelTransport(ThreadedTransport):
             path = self.model_file
             report("loading", f"loading the embedded model {path.name} (once per process)")
             t0 = time.perf_counter()
+            check_instructions()
             try:
                 with model_params(**safe_load_fields()):
                     self._llama = Llama(
