@@ -3,7 +3,9 @@
 Releases before ``newsqa/model/cpu.py`` load the embedded model with llama.cpp's default buffers,
 which crash at the first decode on a CPU whose llama.cpp build has AMX kernels. To time them here at
 all, and on the same footing, their processes start with a ``sitecustomize`` that loads every model
-with the fields this code uses (none on a build without AMX: then nothing is added).
+with the fields this code uses (none on a build without AMX: then nothing is added). It wraps
+``llama_model_default_params`` itself, as ``newsqa.model.cpu.model_params`` does, because that process
+imports the older newsqa, which has no such module.
 """
 
 from __future__ import annotations
