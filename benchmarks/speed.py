@@ -136,8 +136,8 @@ _BARE = r"""
 import json, os, sys, time
 t0 = time.perf_counter()
 from llama_cpp import Llama
-from newsqa.model.cpu import model_params, safe_load_fields  # the same llama.cpp buffers as newsqa's load
-with model_params(**safe_load_fields()):
+from newsqa.model.cpu import safe_loading  # the same llama.cpp buffers as newsqa's load
+with safe_loading():
     llama = Llama(model_path=sys.argv[1], n_ctx=8192, n_threads=os.cpu_count() or 2, n_batch=512, verbose=False)
 text = open(sys.argv[2]).read()
 out = llama.create_chat_completion(
@@ -223,10 +223,11 @@ def _num(v: float | None, digits: int) -> str:
 
 def write_table(data: dict[str, Any], out: str = "speed") -> None:
     rev = data["previous"]
+    command = "python benchmarks/speed.py" + ("" if out == "speed" else f" --name {out}")
     lines = [
         f"# Embedded model: newsqa against its previous release ({rev}) and bare llama-cpp",
         "",
-        f"`python benchmarks/speed.py{'' if out == 'speed' else f' --name {out}'}` — newsqa code at {data['commit']}, {data['machine']} ({data['cpu']}), "
+        f"`{command}` — newsqa code at {data['commit']}, {data['machine']} ({data['cpu']}), "
         f"load average at the end {data['load']}, {data['date']}. Seconds are this machine's.",
         "",
         "| article | measurement | newsqa | previous | speed-up (previous / newsqa) | bare llama-cpp | newsqa / bare |",

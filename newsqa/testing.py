@@ -385,8 +385,8 @@ class FakeOpenAIServer:
 # no AMX buffers where they crash the process).
 _SERVER = (
     "import runpy\n"
-    "from newsqa.model.cpu import model_params, safe_load_fields\n"
-    "with model_params(**safe_load_fields()):\n"
+    "from newsqa.model.cpu import safe_loading\n"
+    "with safe_loading():\n"
     "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
 )
 

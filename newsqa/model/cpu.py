@@ -30,6 +30,7 @@ __all__ = [
     "extra_buffers_allowed",
     "model_params",
     "safe_load_fields",
+    "safe_loading",
 ]
 
 log = logging.getLogger("newsqa")
@@ -40,6 +41,7 @@ _noted = False
 
 
 # Instruction sets in llama.cpp's system info, and their names among the CPU's flags in /proc/cpuinfo.
+# AMX is left out: on a build with it the model loads without extra buffers, so its kernels never run.
 _INSTRUCTIONS = {
     "SSE3": "pni",
     "SSSE3": "ssse3",
@@ -53,7 +55,7 @@ _INSTRUCTIONS = {
     "AVX512_VBMI": "avx512vbmi",
     "AVX512_VNNI": "avx512_vnni",
     "AVX512_BF16": "avx512_bf16",
-}  # fmt: skip  (AMX is left out: without extra buffers, see below, its kernels never run)
+}
 
 
 def _system_info() -> str:
@@ -177,3 +179,10 @@ def describe_runtime() -> str:
     if extra_buffers_allowed():
         return f"{name}, built with AMX kernels: used ({AMX_ENV}=1)"
     return f"{name}, built with AMX kernels: not used, they crash some CPUs ({AMX_ENV}=1 uses them)"
+
+
+def safe_loading() -> contextlib.AbstractContextManager[None]:
+    """Where a ``Llama(...)`` for inference is built: refuses a build this CPU cannot run
+    (:class:`LocalModelError`) and loads with the fields this build needs."""
+    check_instructions()
+    return model_params(**safe_load_fields())

@@ -31,7 +31,7 @@ from ..errors import LocalModelError
 from ..progress import report
 from ._threaded import ThreadedTransport
 from .cache import default_cache_dir
-from .cpu import check_instructions, model_params, safe_load_fields
+from .cpu import safe_loading
 from .grammar import GreedyGrammar, greedy_grammar
 from .repetition import loop_guard
 from .weights import INSTALL_HINT, MODEL_FILE, MODEL_SHA256, assemble_model
@@ -103,9 +103,8 @@ class LocalModelTransport(ThreadedTransport):
             path = self.model_file
             report("loading", f"loading the embedded model {path.name} (once per process)")
             t0 = time.perf_counter()
-            check_instructions()
             try:
-                with model_params(**safe_load_fields()):
+                with safe_loading():
                     self._llama = Llama(
                         model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, n_batch=512, verbose=False
                     )
