@@ -40,6 +40,7 @@ from benchmarks.calibrate import pct, score, stands_by_threshold  # noqa: E402
 from newsqa import prompts  # noqa: E402
 from newsqa.grounding.confidence import ANSWERED_THRESHOLD  # noqa: E402
 from newsqa.grounding.second_reading import YES_THRESHOLD  # noqa: E402
+from newsqa.model.cpu import safe_loading  # noqa: E402
 
 MODEL = Path.home() / ".cache" / "newsqa" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 DATA = ROOT.parent / "shared" / "dev-data" / "squad2"
@@ -77,7 +78,8 @@ class Reader:
     """P("yes") as the first token of a JSON verdict, reading only what differs from the last prompt."""
 
     def __init__(self) -> None:
-        self.llm = Llama(str(MODEL), n_ctx=2048, n_threads=2, verbose=False)
+        with safe_loading():  # the buffers newsqa loads with: llama.cpp's defaults crash on AMX builds
+            self.llm = Llama(str(MODEL), n_ctx=2048, n_threads=2, verbose=False)
         self.yes = self.llm.tokenize(b"yes", add_bos=False)[0]
         self.no = self.llm.tokenize(b"no", add_bos=False)[0]
 

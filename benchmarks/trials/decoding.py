@@ -24,6 +24,8 @@ from typing import Any
 from llama_cpp import Llama
 from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
+from newsqa.model.cpu import safe_loading
+
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = Path.home() / ".cache" / "newsqa" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 ARTICLE = ROOT / "fixtures" / "eval" / "articles" / "02_fema-reform-mikulski.txt"
@@ -34,7 +36,8 @@ def reading() -> list[str]:
     out = []
     for cfg in ({"n_batch": 512}, {"n_batch": 512, "flash_attn": True}, {"n_batch": 256},
                 {"n_batch": 512, "flash_attn": True, "type_k": 8, "type_v": 8}):  # fmt: skip
-        llm = Llama(model_path=str(MODEL), n_ctx=4096, n_threads=2, verbose=False, **cfg)
+        with safe_loading():  # the buffers newsqa loads with: llama.cpp's defaults crash on AMX builds
+            llm = Llama(model_path=str(MODEL), n_ctx=4096, n_threads=2, verbose=False, **cfg)
         tokens = llm.tokenize(text.encode())[:900]
         t = time.perf_counter()
         llm.reset()
@@ -56,7 +59,8 @@ def lookup() -> list[str]:
         kw: dict[str, Any] = {"n_ctx": 8192, "n_threads": 2, "n_batch": 512, "verbose": False}
         if mode != "plain":
             kw.update(logits_all=True, draft_model=LlamaPromptLookupDecoding(num_pred_tokens=10))
-        llm = Llama(model_path=str(MODEL), **kw)
+        with safe_loading():  # the buffers newsqa loads with: llama.cpp's defaults crash on AMX builds
+            llm = Llama(model_path=str(MODEL), **kw)
         rows[mode] = []
         for b in bodies:
             args = {"messages": b["messages"], "response_format": b.get("response_format"), "temperature": 0,

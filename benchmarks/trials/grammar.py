@@ -20,6 +20,7 @@ from typing import Any
 
 from llama_cpp import Llama
 
+from newsqa.model.cpu import safe_loading
 from newsqa.model.grammar import greedy_grammar
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,8 @@ def run(llm: Llama, body: dict[str, Any], greedy: bool) -> tuple[float, int, str
 
 
 def main() -> None:
-    llm = Llama(model_path=str(MODEL), n_ctx=8192, n_threads=2, n_batch=512, verbose=False)
+    with safe_loading():  # the buffers newsqa loads with: llama.cpp's defaults crash on AMX builds
+        llm = Llama(model_path=str(MODEL), n_ctx=8192, n_threads=2, n_batch=512, verbose=False)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"`python benchmarks/trials/grammar.py` — {platform.machine()}, {when}\n")
     print("| exchange | tokens | whole vocabulary: s (tok/s) | likeliest first: s (tok/s) | steps filtered | same output |")  # fmt: skip

@@ -34,6 +34,7 @@ import llama_cpp
 import numpy as np
 from llama_cpp import Llama
 
+from newsqa.model.cpu import safe_loading
 from newsqa.model.grammar import greedy_grammar
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,7 +155,8 @@ def generate(llm: Llama, body: dict[str, Any], setting: tuple[int, int] | None) 
 
 
 def main() -> None:
-    llm = Llama(model_path=str(MODEL), n_ctx=8192, n_threads=2, n_batch=512, verbose=False)
+    with safe_loading():  # the buffers newsqa loads with: llama.cpp's defaults crash on AMX builds
+        llm = Llama(model_path=str(MODEL), n_ctx=8192, n_threads=2, n_batch=512, verbose=False)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"`python benchmarks/trials/lookup.py` — {platform.machine()}, 2 threads, {when}\n")
     print("What a batch costs (median of 5, after 500 tokens of context, logits for every token):\n")

@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.calibrate import log_odds  # noqa: E402
 from newsqa import prompts  # noqa: E402
+from newsqa.model.cpu import safe_loading  # noqa: E402
 
 MODEL = Path.home() / ".cache" / "newsqa" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 DATA = ROOT.parent / "shared" / "dev-data" / "squad2"
@@ -95,7 +96,8 @@ def main() -> None:
     rows = [json.loads(x) for x in ROWS.read_text().splitlines() if x.strip()]
     rows = [r for r in rows if r["system"] == "newsqa" and r.get("draft") and r.get("evidence")]
     rows = [r for r in rows if not r["answerable"] or r["draft_correct"]]
-    llm = Llama(str(MODEL), n_ctx=1536, logits_all=True, n_threads=2, verbose=False)
+    with safe_loading():  # the buffers newsqa loads with: llama.cpp's defaults crash on AMX builds
+        llm = Llama(str(MODEL), n_ctx=1536, logits_all=True, n_threads=2, verbose=False)
     t0 = time.perf_counter()
     feats = []
     for r in rows:
