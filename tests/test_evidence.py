@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -9,6 +10,7 @@ import newsqa
 from newsqa import Article
 from newsqa.grounding.locate import locate_quote, resolve_refs, unsupported_terms
 from newsqa.schemas import MAX_REFS
+from newsqa.text.words import mentions
 
 TEXT = (
     "The Department of Homeland Security, or DHS, has reportedly approached the Pentagon with a request "
@@ -64,6 +66,42 @@ def test_unsupported_terms() -> None:
     ev = resolve_refs(a, ["S1"]).evidence
     assert unsupported_terms("DHS asked the Pentagon for 20,000 National Guard troops", ev) == []
     assert unsupported_terms("DHS asked Texas for 30,000 troops", ev) == ["Texas", "30,000"]
+    # A figure is found only as a whole number, never inside another one.
+    assert unsupported_terms("DHS asked for 2,000 troops", ev) == ["2,000"]
+    assert unsupported_terms("DHS asked for 20 troops", ev) == ["20"]
+
+
+@pytest.mark.parametrize(
+    ("haystack", "term", "found"),
+    [
+        ("20000 troops", "2000", False),
+        ("in 2014.", "14", False),
+        ("in 2014.", "201", False),
+        ("about 1.5 times", "5", False),
+        ("about 1.5 times", "1.5", True),
+        ("about 11.5 times", "1.5", False),
+        ("in 2014.", "2014", True),
+        ("the 2014-15 season", "15", True),
+        ("at 10:30 on 9/11", "9/11", True),
+        ("the 21st century", "21st", True),
+        ("$1000 each", "1000", True),
+        ("michael maxwell", "maxwell", True),
+    ],
+)
+def test_mentions_finds_numbers_whole(haystack: str, term: str, found: bool) -> None:
+    assert mentions(haystack, term) is found
+
+
+def test_a_figure_inside_a_bigger_one_is_neither_evidence_nor_the_article() -> None:
+    from newsqa.testing import ScriptedTransport
+
+    costs = Article.from_text(COSTS)
+    # "300" stands in S3, "30" nowhere: the draft cannot lean on the longer number.
+    thirty = {"evidence": ["S3"], "status": "answered", "answer": "30 new jobs"}
+    t = ScriptedTransport([thirty], verdict="yes")
+    a = newsqa.ask(costs, "How many jobs?", client=newsqa.ModelClient(transport=t, cache=False))
+    assert a.status == "not_in_article" and a.refusal is not None and a.refusal.check == "outside_knowledge"
+    assert len(t.requests) == 1  # refused on the text: no second reading
 
 
 hostile = st.one_of(

@@ -6,7 +6,7 @@ Both failures are often the model citing the wrong sentence, so both earn one mo
 from __future__ import annotations
 
 from .. import prompts
-from ..text.words import normalise
+from ..text.words import mentions, normalise
 from .base import Check, Claim, Context, Outcome
 from .locate import unsupported_terms
 
@@ -43,7 +43,7 @@ def unsupported_numbers(claim: Claim, question: str) -> list[str]:
         return []
     asked = normalise(question).replace(",", "")
     terms = unsupported_terms(claim.answer, claim.evidence)
-    return [t for t in terms if t[:1].isdigit() and normalise(t).replace(",", "") not in asked]
+    return [t for t in terms if t[:1].isdigit() and not mentions(asked, normalise(t).replace(",", ""))]
 
 
 def _numbers_in_evidence(claim: Claim, ctx: Context) -> Outcome:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from ..text.words import STOPWORDS, names_and_numbers, normalise
+from ..text.words import STOPWORDS, mentions, names_and_numbers, normalise
 from .base import Check, Claim, Context, Outcome
 
 __all__ = ["OUTSIDE_KNOWLEDGE", "foreign_terms"]
@@ -25,7 +25,7 @@ def foreign_terms(answer: str, article_text: str) -> list[str]:
     out: list[str] = []
     for term in names_and_numbers(answer):
         words = [normalise(w).replace(",", "").rstrip(".") for w in term.split() if w.lower() not in STOPWORDS]
-        if any(w and w not in text for w in words) and term not in out:
+        if any(w and not mentions(text, w) for w in words) and term not in out:
             out.append(term.rstrip("."))
     return out
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["STOPWORDS", "content_words", "names_and_numbers", "normalise", "translate"]
+__all__ = ["STOPWORDS", "content_words", "mentions", "names_and_numbers", "normalise", "translate"]
 
 _TRANSLATE = str.maketrans(
     {
@@ -24,6 +24,15 @@ def translate(s: str) -> str:
 def normalise(s: str) -> str:
     """Lower case, plain quotes and dashes, single spaces: the form quotes are matched in."""
     return re.sub(r"\s+", " ", translate(s).lower()).strip()
+
+
+def mentions(haystack: str, term: str) -> bool:
+    """Whether ``term`` stands in ``haystack`` (both normalised, thousands separators removed); a term
+    that starts with a digit only as a whole number: "2000" is not in "20000", "14" not in "2014",
+    "5" not in "1.5". A substring test would let an answer's figure pass on another figure's digits."""
+    if not term[:1].isdigit():
+        return term in haystack
+    return re.search(rf"(?<!\d)(?<!\d\.){re.escape(term)}(?!\.?\d)", haystack) is not None
 
 
 # Function words: ignored when ranking chunks and when checking an answer's names against its evidence.
