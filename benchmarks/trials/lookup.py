@@ -22,6 +22,7 @@ Two measurements, in this process, nothing else running:
 
 from __future__ import annotations
 
+import argparse
 import glob
 import json
 import platform
@@ -57,20 +58,24 @@ def proposal(ids: Sequence[int], k: int, n: int) -> list[int]:
 class Lookup:
     """Replaces ``llm.generate`` for one request: greedy decoding with prompt-lookup proposals."""
 
-    def __init__(self, llm: Llama, k: int, n: int) -> None:
-        self.llm, self.k, self.n = llm, k, n
+    def __init__(self, llm: Llama, k: int, n: int, guard: float = 0.0) -> None:
+        self.llm, self.k, self.n, self.guard = llm, k, n, guard
         self.batches = 0
+        self.rereads = 0
 
     def _logits(self, i: int) -> Any:
         ptr = llama_cpp.llama_get_logits_ith(self.llm._ctx.ctx, i)
         return np.ctypeslib.as_array(ptr, shape=(self.llm.n_vocab(),)).copy()
 
-    def _choose(self, ids: list[int], i: int, processors: Sequence[Any]) -> int:
+    def _choose(self, ids: list[int], i: int, processors: Sequence[Any]) -> tuple[int, float]:
         scores = self._logits(i)
         seen = np.asarray(ids, dtype=np.intc)
         for p in processors:
             scores = p(seen, scores)
-        return int(np.argmax(scores))
+        top2 = np.partition(scores, -2)[-2:]
+        best = int(np.argmax(scores))
+        margin = float(top2.max() - top2.min()) if np.isfinite(top2.min()) else float("inf")
+        return best, margin
 
     def __call__(self, tokens: Sequence[int], logits_processor: Any = None, **_: Any) -> Generator[int, None, None]:
         llm, processors = self.llm, list(logits_processor or [])
@@ -85,12 +90,17 @@ class Lookup:
         llm.n_tokens = same
         llm.eval(prompt[same:])
         ids = list(prompt)
-        token = self._choose(ids, -1, processors)
+        token, _ = self._choose(ids, -1, processors)
+        fresh = True
+        solo = False
         while True:
-            yield token
-            ids.append(token)
+            if fresh:
+                yield token
+                ids.append(token)
+            fresh = True
             room = llm._n_ctx - llm.n_tokens - 1
-            guess = proposal(ids, min(self.k, max(room, 0)), self.n) if self.k else []
+            guess = [] if solo else (proposal(ids, min(self.k, max(room, 0)), self.n) if self.k else [])
+            solo = False
             batch = [token, *guess]
             start = llm.n_tokens
             llm._batch.set_batch(batch=batch, n_past=start, logits_all=True)
@@ -99,7 +109,15 @@ class Lookup:
             llm.n_tokens += len(batch)
             self.batches += 1
             for j in range(len(batch)):
-                chosen = self._choose(ids, j, processors)
+                chosen, margin = self._choose(ids, j, processors)
+                if len(batch) > 1 and margin < self.guard:
+                    # A near tie read in a batch: read batch[j] again alone, as plain decoding does.
+                    keep = start + j
+                    llm._ctx.kv_cache_seq_rm(-1, keep, -1)
+                    llm.n_tokens = keep
+                    token, fresh, solo = batch[j], False, True
+                    self.rereads += 1
+                    break
                 if j < len(guess) and chosen == guess[j]:
                     yield chosen
                     ids.append(chosen)
@@ -134,12 +152,14 @@ def batch_costs(llm: Llama) -> list[str]:
     return rows
 
 
-def generate(llm: Llama, body: dict[str, Any], setting: tuple[int, int] | None) -> tuple[float, int, str, int]:
+def generate(
+    llm: Llama, body: dict[str, Any], setting: tuple[int, int] | None, guard: float = 0.0
+) -> tuple[float, int, str, int]:
     args: dict[str, Any] = {"messages": body["messages"], "temperature": 0.0}
     grammar = greedy_grammar(llm, body["response_format"], 0.0)
     assert grammar is not None
     args["logits_processor"] = [grammar]
-    lookup = Lookup(llm, *setting) if setting else None
+    lookup = Lookup(llm, *setting, guard=guard) if setting else None
     plain = llm.generate
     if lookup is not None:
         llm.generate = lookup  # type: ignore[method-assign]
@@ -155,6 +175,12 @@ def generate(llm: Llama, body: dict[str, Any], setting: tuple[int, int] | None) 
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--guard", type=float, default=0.0, help="read a token again alone when its top two "
+                        "scores, read in a batch, are closer than this (logits); 0: never")  # fmt: skip
+    parser.add_argument("--settings", nargs="*", default=[f"{k},{n}" for k, n in SETTINGS], help="k,n pairs")
+    args = parser.parse_args()
+    settings = [(int(k), int(n)) for k, n in (x.split(",") for x in args.settings)]
     with safe_loading():  # the buffers newsqa loads with: llama.cpp's defaults crash on AMX builds
         llm = Llama(model_path=str(MODEL), n_ctx=8192, n_threads=2, n_batch=512, verbose=False)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -163,7 +189,9 @@ def main() -> None:
     print("| tokens in the batch | ms | × one token | tokens per one-token time |")
     print("|---:|---:|---:|---:|")
     print("\n".join(batch_costs(llm)))
-    labels = ["plain (newsqa)"] + [f"lookup k={k}, n={n}" for k, n in SETTINGS]
+    if args.guard:
+        print(f"\nGuard: a token whose top two scores in a batch are within {args.guard} logits is read again alone.")
+    labels = ["plain (newsqa)"] + [f"lookup k={k}, n={n}" for k, n in settings]
     totals = {label: [0.0, 0, 0, 0] for label in labels}  # seconds, tokens, batches, same outputs
     files = sorted(glob.glob(str(ROOT / "fixtures" / "exchanges" / "*.json")))
     bodies = [json.loads(Path(f).read_text())["request"]["body"] for f in files]
@@ -176,8 +204,8 @@ def main() -> None:
         llm.create_chat_completion(messages=body["messages"], temperature=0.0, max_tokens=1)  # read the prompt
         ref, tokens = None, 0
         cells, same = [], True
-        for label, setting in zip(labels, [None, *SETTINGS], strict=True):
-            s, n, text, batches = generate(llm, body, setting)
+        for label, setting in zip(labels, [None, *settings], strict=True):
+            s, n, text, batches = generate(llm, body, setting, args.guard)
             if ref is None:
                 ref, tokens = text, n
             ok = text == ref
