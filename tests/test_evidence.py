@@ -86,9 +86,14 @@ def test_unsupported_terms() -> None:
         ("the 21st century", "21st", True),
         ("$1000 each", "1000", True),
         ("michael maxwell", "maxwell", True),
+        ("senator gorelick said", "gore", False),
+        ("the annual report", "ann", False),
+        ("the senators' letter", "senator", True),
+        ("maxwell's letter", "maxwell", True),
+        ("two republicans", "republican", True),
     ],
 )
-def test_mentions_finds_numbers_whole(haystack: str, term: str, found: bool) -> None:
+def test_mentions_finds_numbers_and_words_whole(haystack: str, term: str, found: bool) -> None:
     assert mentions(haystack, term) is found
 
 
@@ -102,6 +107,14 @@ def test_a_figure_inside_a_bigger_one_is_neither_evidence_nor_the_article() -> N
     a = newsqa.ask(costs, "How many jobs?", client=newsqa.ModelClient(transport=t, cache=False))
     assert a.status == "not_in_article" and a.refusal is not None and a.refusal.check == "outside_knowledge"
     assert len(t.requests) == 1  # refused on the text: no second reading
+
+
+def test_a_name_inside_another_word_is_not_in_the_article() -> None:
+    from newsqa.grounding.outside import foreign_terms
+
+    text = "Senator Gorelick said the annual review found nothing."
+    assert foreign_terms("Gore said the review found nothing", text) == ["Gore"]
+    assert foreign_terms("Gorelick said so", text) == []
 
 
 hostile = st.one_of(

@@ -27,11 +27,13 @@ def normalise(s: str) -> str:
 
 
 def mentions(haystack: str, term: str) -> bool:
-    """Whether ``term`` stands in ``haystack`` (both normalised, thousands separators removed); a term
-    that starts with a digit only as a whole number: "2000" is not in "20000", "14" not in "2014",
-    "5" not in "1.5". A substring test would let an answer's figure pass on another figure's digits."""
+    """Whether ``term`` stands in ``haystack`` (both normalised, thousands separators removed) as a
+    whole: a number not inside another ("2000" is not in "20000", "14" not in "2014", "5" not in
+    "1.5"), a word not inside another ("gore" is not in "gorelick"; "senator" is in "senators'").
+    A substring test would let an answer's figure or name pass on another one's letters."""
     if not term[:1].isdigit():
-        return term in haystack
+        # A word as a whole word, or with a plural or possessive ending: "Gore" is not in "Gorelick".
+        return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?:'?s|es)?(?![a-z0-9])", haystack) is not None
     return re.search(rf"(?<!\d)(?<!\d\.){re.escape(term)}(?!\.?\d)", haystack) is not None
 
 
