@@ -17,7 +17,7 @@ from ..schemas import Evidence
 from ..text.article import Article
 from ..text.chunking import Chunk
 from ..text.hostile import instruction_like, quarantined
-from ..text.words import STOPWORDS, content_words, mentions, names_and_numbers, normalise, translate
+from ..text.words import STOPWORDS, abbreviated, content_words, mentions, names_and_numbers, normalise, translate
 
 __all__ = [
     "Resolution",
@@ -181,7 +181,7 @@ def unsupported_terms(answer: str | None, evidence: Sequence[Evidence]) -> list[
             continue
         for w in words:
             needle = normalise(w).replace(",", "").rstrip(".")
-            if needle and not mentions(haystack, needle) and w not in out:
+            if needle and not mentions(haystack, needle, abbreviation=abbreviated(answer, w)) and w not in out:
                 out.append(w.rstrip("."))
     return out
 

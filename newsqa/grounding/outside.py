@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from ..text.words import STOPWORDS, mentions, names_and_numbers, normalise
+from ..text.words import STOPWORDS, abbreviated, mentions, names_and_numbers, normalise
 from .base import Check, Claim, Context, Outcome
 
 __all__ = ["OUTSIDE_KNOWLEDGE", "foreign_terms"]
@@ -24,8 +24,9 @@ def foreign_terms(answer: str, article_text: str) -> list[str]:
     text = _searchable(article_text)
     out: list[str] = []
     for term in names_and_numbers(answer):
-        words = [normalise(w).replace(",", "").rstrip(".") for w in term.split() if w.lower() not in STOPWORDS]
-        if any(w and not mentions(text, w) for w in words) and term not in out:
+        words = [w for w in term.split() if w.lower() not in STOPWORDS]
+        needles = [(normalise(w).replace(",", "").rstrip("."), abbreviated(answer, w)) for w in words]
+        if any(n and not mentions(text, n, abbreviation=dot) for n, dot in needles) and term not in out:
             out.append(term.rstrip("."))
     return out
 

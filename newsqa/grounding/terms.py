@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from ..schemas import Evidence
 from ..text.article import Article
-from ..text.words import STOPWORDS, content_words, names_and_numbers, normalise
+from ..text.words import STOPWORDS, abbreviated, content_words, mentions, names_and_numbers, normalise
 from .locate import sentences_before
 
 __all__ = ["TERMS_IN_EVIDENCE", "terms_failure"]
@@ -60,7 +60,11 @@ def _missing(text: str, quotes: str, with_antecedents: str) -> list[str]:
             needle = normalise(bare).replace(",", "")
             if not needle or needle in STOPWORDS or bare in out:
                 continue
-            if needle in numbers if needle[:1].isdigit() else needle in names:
+            if (
+                needle in numbers
+                if needle[:1].isdigit()
+                else mentions(names, needle, abbreviation=abbreviated(text, bare))
+            ):
                 continue
             out.append(bare)
     return out

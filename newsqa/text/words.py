@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["STOPWORDS", "content_words", "mentions", "names_and_numbers", "normalise", "translate"]
+__all__ = ["STOPWORDS", "abbreviated", "content_words", "mentions", "names_and_numbers", "normalise", "translate"]
 
 _TRANSLATE = str.maketrans(
     {
@@ -26,17 +26,26 @@ def normalise(s: str) -> str:
     return re.sub(r"\s+", " ", translate(s).lower()).strip()
 
 
-def mentions(haystack: str, term: str) -> bool:
+def mentions(haystack: str, term: str, *, abbreviation: bool = False) -> bool:
     """Whether ``term`` stands in ``haystack`` (both normalised, thousands separators removed) as a
     whole: a number not inside another ("2000" is not in "20000", "14" not in "2014", "5" not in
     "1.5"), a word not inside another ("gore" is not in "gorelick"; "senator" is in "senators'").
-    A substring test would let an answer's figure or name pass on another one's letters."""
+    A substring test would let an answer's figure or name pass on another one's letters. An
+    ``abbreviation`` (a word written with a full stop: "Sen.", "Gov.") needs only to start a word."""
     if term not in haystack:  # cheap first: a regex scan of a 600,000-character article takes ~20 ms
         return False
     if not term[:1].isdigit():
         # A word as a whole word, or with a plural or possessive ending: "Gore" is not in "Gorelick".
-        return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?:'?s|es)?(?![a-z0-9])", haystack) is not None
+        end = "" if abbreviation else "(?:'?s|es)?(?![a-z0-9])"
+        return re.search(rf"(?<![a-z0-9]){re.escape(term)}{end}", haystack) is not None
     return re.search(rf"(?<!\d)(?<!\d\.){re.escape(term)}(?!\.?\d)", haystack) is not None
+
+
+def abbreviated(text: str, word: str) -> bool:
+    """Whether ``word`` is written with a full stop after it in ``text`` ("Sen. Grassley"): then it may
+    stand for a longer word of the article ("Senator"). A sentence's last word counts too: leniency there
+    costs little."""
+    return re.search(rf"(?<![\w.]){re.escape(word.rstrip('.'))}\.", text) is not None
 
 
 # Function words: ignored when ranking chunks and when checking an answer's names against its evidence.
