@@ -30,7 +30,6 @@ __all__ = ["TERMS_IN_EVIDENCE", "terms_failure"]
 TERMS_IN_EVIDENCE = "terms_in_evidence"
 MIN_SHARED = 0.5  # of the point's content words: summaries paraphrase, but a small model mostly copies
 _POSSESSIVE = re.compile(r"(?:['’]s|s['’])$")
-_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 
 
 def terms_failure(text: str, evidence: Sequence[Evidence], article: Article) -> str | None:
@@ -51,7 +50,7 @@ def terms_failure(text: str, evidence: Sequence[Evidence], article: Article) -> 
 
 def _missing(text: str, quotes: str, with_antecedents: str) -> list[str]:
     """The words of ``text``'s numbers not in ``quotes``, and of its names not in ``with_antecedents``."""
-    numbers = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(quotes)}  # "2,000" is not in "20,000"
+    quoted = normalise(quotes).replace(",", "")
     names = normalise(with_antecedents).replace(",", "")
     out: list[str] = []
     for term in names_and_numbers(text):
@@ -60,11 +59,9 @@ def _missing(text: str, quotes: str, with_antecedents: str) -> list[str]:
             needle = normalise(bare).replace(",", "")
             if not needle or needle in STOPWORDS or bare in out:
                 continue
-            if (
-                needle in numbers
-                if needle[:1].isdigit()
-                else mentions(names, needle, abbreviation=abbreviated(text, bare))
-            ):
+            if needle[:1].isdigit() and mentions(quoted, needle):
+                continue
+            if not needle[:1].isdigit() and mentions(names, needle, abbreviation=abbreviated(text, bare)):
                 continue
             out.append(bare)
     return out
