@@ -12,7 +12,8 @@ fresh cache directory (the verified model file only):
 * **previous**: newsqa at ``--previous``, exported from git into a temporary folder and run with the
   same interpreter and libraries (installed side by side: nothing of it is imported from here);
 * **bare llama-cpp**: ``Llama.create_chat_completion`` with a plain prompt (the article, the question,
-  "answer briefly"), generating as many tokens as newsqa's draft did, model load included.
+  "answer briefly"), generating exactly as many tokens as newsqa's draft did (its end-of-reply tokens
+  held back: a brief reply would otherwise stop sooner), model load included.
 
 Per system and article: a cold ``newsqa ask`` from the shell (time to first output on a terminal,
 total time, peak memory), a follow-up question from a new process, a follow-up in the same process,
@@ -139,10 +140,18 @@ from llama_cpp import Llama
 from newsqa.model.cpu import safe_loading  # the same llama.cpp buffers as newsqa's load
 with safe_loading():
     llama = Llama(model_path=sys.argv[1], n_ctx=8192, n_threads=os.cpu_count() or 2, n_batch=512, verbose=False)
+import numpy as np
+from llama_cpp import LogitsProcessorList
 text = open(sys.argv[2]).read()
+# Exactly as many generated tokens as newsqa's draft (#16): the end-of-reply tokens are held back, so
+# a reply that ends sooner does not make bare llama-cpp look faster for writing less.
+ends = sorted({llama.token_eos(), *llama.tokenize(b"<|im_end|>", add_bos=False, special=True)})
+def hold_ends(ids, scores):
+    scores[ends] = -np.inf
+    return scores
 out = llama.create_chat_completion(
     messages=[{"role": "user", "content": f"{text}\n\nQuestion: {sys.argv[3]}\nAnswer briefly."}],
-    temperature=0, max_tokens=int(sys.argv[4]),
+    temperature=0, max_tokens=int(sys.argv[4]), logits_processor=LogitsProcessorList([hold_ends]),
 )
 print(json.dumps({"s": time.perf_counter() - t0, "usage": out["usage"]}))
 """
@@ -254,7 +263,7 @@ def write_table(data: dict[str, Any], out: str = "speed") -> None:
     lines += [
         "",
         "Bare llama-cpp: a new process loads the model and answers the article and the question from a plain",
-        "prompt, generating as many tokens as newsqa's draft did; newsqa also checks its answer (a second,",
+        "prompt, generating exactly as many tokens as newsqa's draft did; newsqa also checks its answer (a second,",
         "short request) and shows its progress.",
     ]
     (OUT / f"{out}.md").write_text("\n".join(lines) + "\n")
