@@ -12,8 +12,8 @@ fresh cache directory (the verified model file only):
 * **previous**: newsqa at ``--previous``, exported from git into a temporary folder and run with the
   same interpreter and libraries (installed side by side: nothing of it is imported from here);
 * **bare llama-cpp**: ``Llama.create_chat_completion`` with a plain prompt (the article, the question,
-  "answer briefly"), generating exactly as many tokens as newsqa's draft did (its end-of-reply tokens
-  held back: a brief reply would otherwise stop sooner), model load included.
+  "answer briefly"), generating exactly as many tokens as newsqa's draft and check did together (its
+  end-of-reply tokens held back: a brief reply would otherwise stop sooner), model load included.
 
 Per system and article: a cold ``newsqa ask`` from the shell (time to first output on a terminal,
 total time, peak memory), a follow-up question from a new process, a follow-up in the same process,
@@ -263,8 +263,8 @@ def write_table(data: dict[str, Any], out: str = "speed") -> None:
     lines += [
         "",
         "Bare llama-cpp: a new process loads the model and answers the article and the question from a plain",
-        "prompt, generating exactly as many tokens as newsqa's draft did; newsqa also checks its answer (a second,",
-        "short request) and shows its progress.",
+        "prompt, generating exactly as many tokens as newsqa's draft and its check did together; newsqa also",
+        "checks its answer (a second, short request) and shows its progress.",
     ]
     (OUT / f"{out}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
