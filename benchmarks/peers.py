@@ -758,8 +758,16 @@ def write_readme(data: dict[str, Any]) -> None:
     speed_md = ROOT / "benchmarks" / "speed.md"
     values["speed"] = speed_md.read_text().split("\n", 2)[2].strip() if speed_md.exists() else "(not measured yet)"
     values["provenance"] = _provenance(data)
-    values["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    values["cpu"] = cpu_model()
+    # The machine of the runs whose figures the page shows (``--page`` may re-render them elsewhere).
+    stamps = [
+        json.loads(p.read_text())
+        for p in (ROOT / "benchmarks" / "embedded.json", ROOT / "benchmarks" / "speed.json")
+        if p.exists()
+    ]
+    here = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "cpu": cpu_model()}  # fmt: skip
+    for key, now in here.items():
+        values[key] = " / ".join(sorted({str(s[key]) for s in stamps if s.get(key)})) or now
     for key, value in values.items():
         template = template.replace("{{" + key + "}}", value)
     template = re.sub(r"\{\{\w+\}\}", "(not measured yet)", template)
