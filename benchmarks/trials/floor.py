@@ -24,9 +24,7 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,8 +32,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.speed import _BARE, ARTICLES  # noqa: E402
-from newsqa.model.weights import assemble_model, share_model  # noqa: E402
+from benchmarks.speed import _BARE, ARTICLES, fresh_cache, python  # noqa: E402
+from newsqa.model.weights import assemble_model  # noqa: E402
 
 WARM_ARTICLE = ROOT / "fixtures" / "eval" / "articles" / "09_homeopathy-manslaughter-trial.txt"
 
@@ -90,28 +88,11 @@ print(json.dumps({"total_s": time.perf_counter() - t0, "ask_s": ask_s, "load_s":
 """
 
 
-def fresh_cache() -> Path:
-    d = Path(tempfile.mkdtemp(prefix="newsqa-floor-"))
-    share_model(d)
-    return d
-
-
-def run(code: str, args: list[str], cache: Path) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
-    env["NEWSQA_CACHE_DIR"] = str(cache)
-    env["PYTHONPATH"] = str(ROOT)
-    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=cache,
-                       timeout=1800)  # fmt: skip
-    if r.returncode:
-        raise RuntimeError(r.stderr[-500:])
-    return dict(json.loads(r.stdout.strip().splitlines()[-1]))
-
-
 def newsqa_ask(article: Path, question: str, warm: bool) -> dict[str, Any]:
     cache = fresh_cache()
     if warm:  # another article read first, in its own process: its state holds the system prompt
-        run(_NEWSQA, [question, str(WARM_ARTICLE)], cache)
-    return run(_NEWSQA, [question, str(article)], cache)
+        python(_NEWSQA, [question, str(WARM_ARTICLE)], cache, str(ROOT))
+    return python(_NEWSQA, [question, str(article)], cache, str(ROOT))
 
 
 def main() -> None:
@@ -125,7 +106,7 @@ def main() -> None:
         first = newsqa_ask(article, question, warm=False)
         new = newsqa_ask(article, question, warm=True)
         generated = sum(r["generated"] for r in new["requests"])  # as speed.py: the draft's and the check's
-        bare = run(_BARE, [model, str(article), question, str(generated)], fresh_cache())
+        bare = python(_BARE, [model, str(article), question, str(generated)], fresh_cache(), None)
         rows.append({"article": key, "first": first, "new": new, "bare": bare})
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     write(rows)
