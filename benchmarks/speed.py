@@ -143,8 +143,8 @@ with safe_loading():
 import numpy as np
 from llama_cpp import LogitsProcessorList
 text = open(sys.argv[2]).read()
-# Exactly as many generated tokens as newsqa's draft (#16): the end-of-reply tokens are held back, so
-# a reply that ends sooner does not make bare llama-cpp look faster for writing less.
+# Exactly as many generated tokens as newsqa's draft and check together (#16): the end-of-reply tokens
+# are held back, so a reply that ends sooner does not make bare llama-cpp look faster for writing less.
 ends = sorted({llama.token_eos(), *llama.tokenize(b"<|im_end|>", add_bos=False, special=True)})
 def hold_ends(ids, scores):
     scores[ends] = -np.inf

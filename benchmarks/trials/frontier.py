@@ -8,8 +8,8 @@ unanswerable ≥ 85 % on the test split) are within reach of the embedded model'
 all: each score (a logistic fit over the named signals) is fitted on the very split it is scored on,
 and every cut is tried there, with and without the rule checks, so the figures are what the best
 threshold over these signals could do with hindsight on those questions (optimistic, never a result
-to report as accuracy). No model request; the
-rows are those of `squad-tune.jsonl` and `squad-test.jsonl`.
+to report as accuracy). No model request; the rows are those of `squad-tune.jsonl` and
+`squad-test.jsonl`.
 """
 
 from __future__ import annotations
@@ -39,15 +39,17 @@ SCORES: tuple[tuple[str, ...], ...] = (
 Row = dict[str, Any]
 
 
-def curve(rows: list[Row], scored: Callable[[Row], float], rules: bool) -> list[tuple[int, int]]:
-    """(right answers kept, unanswerable questions refused) at every cut of the score."""
-    drafted = [r for r in rows if r["draft"] is not None and (passes_rules(r) or not rules)]
-    refused_anyway = sum(1 for r in rows if not r["answerable"]) - sum(1 for r in drafted if not r["answerable"])
-    ordered = sorted(drafted, key=scored)
+def judged(rows: list[Row], rules: bool) -> list[Row]:
+    """The drafts a score decides on: every draft, or only those the rule checks let stand."""
+    return [r for r in rows if r["draft"] is not None and (passes_rules(r) or not rules)]
+
+
+def curve(rows: list[Row], drafted: list[Row], scored: Callable[[Row], float]) -> list[tuple[int, int]]:
+    """(right answers kept, unanswerable questions refused) at every cut of the score over ``drafted``."""
+    refused = sum(1 for r in rows if not r["answerable"]) - sum(1 for r in drafted if not r["answerable"])
     right = sum(1 for r in drafted if r["answerable"] and r["draft_correct"])
-    refused = refused_anyway
     points = [(right, refused)]
-    for r in ordered:  # raise the cut past one draft at a time
+    for r in sorted(drafted, key=scored):  # raise the cut past one draft at a time
         if r["answerable"] and r["draft_correct"]:
             right -= 1
         elif not r["answerable"]:
@@ -59,9 +61,9 @@ def curve(rows: list[Row], scored: Callable[[Row], float], rules: bool) -> list[
 def frontier(rows: list[Row], names: tuple[str, ...], rules: bool) -> tuple[str, str]:
     n_ans = sum(1 for r in rows if r["answerable"])
     n_una = len(rows) - n_ans
-    train = [r for r in rows if r["draft"] is not None and (passes_rules(r) or not rules)]
-    w = fit(train, names)
-    points = curve(rows, lambda r: float(np.array(features(r, names)) @ w), rules)
+    drafted = judged(rows, rules)
+    w = fit(drafted, names)
+    points = curve(rows, drafted, lambda r: float(np.array(features(r, names)) @ w))
     at_una = max((a for a, u in points if u >= UNANSWERABLE_TARGET * n_una), default=0)
     at_ans = max((u for a, u in points if a >= ANSWERABLE_TARGET * n_ans), default=0)
     return pct(at_una, n_ans), pct(at_ans, n_una)
